@@ -1,0 +1,63 @@
+"""The lab pipeline: solution notebooks in, student labs and grades out.
+
+- ``solutions/labNN_<topic>.ipynb`` is the only file a teacher edits. Code
+  between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines is the answer.
+- ``python -m rnnkit.labs.generate`` writes ``labs/labNN_<topic>.ipynb``
+  with each answer replaced by a stub (see :mod:`rnnkit.labs.generate`).
+- Check cells carry two tags, ``exercise-<id>`` and ``points-<n>``;
+  ``python -m rnnkit.labs.grade labs/labNN_<topic>.ipynb`` runs the notebook
+  under pytest + nbval and totals the points (see :mod:`rnnkit.labs.grade`).
+- :mod:`rnnkit.labs.checks` holds the assertion helpers the check cells use.
+
+Notebooks are read as plain JSON (nbformat 4) so that generating a lab needs
+nothing beyond the standard library.
+"""
+
+import json
+from pathlib import Path
+
+EXERCISE_PREFIX = "exercise-"
+POINTS_PREFIX = "points-"
+
+
+def read_notebook(path):
+    """Load a notebook file as a dict, with every cell's source as one string."""
+    with open(path, encoding="utf-8") as f:
+        nb = json.load(f)
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise ValueError(f"{path}: not a Jupyter notebook (no 'cells' list)")
+    for cell in nb["cells"]:
+        src = cell.get("source", "")
+        cell["source"] = "".join(src) if isinstance(src, list) else src
+    return nb
+
+
+def cell_tags(cell):
+    tags = cell.get("metadata", {}).get("tags", [])
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def cell_exercise(cell):
+    """Return the exercise id a check cell grades (``"1a"`` for ``exercise-1a``), or None."""
+    if cell.get("cell_type") != "code":
+        return None
+    for tag in cell_tags(cell):
+        if tag.startswith(EXERCISE_PREFIX) and len(tag) > len(EXERCISE_PREFIX):
+            return tag[len(EXERCISE_PREFIX):]
+    return None
+
+
+def cell_points(cell):
+    """Return the points a check cell is worth (its ``points-<n>`` tag), 0 if none."""
+    for tag in cell_tags(cell):
+        if tag.startswith(POINTS_PREFIX) and tag[len(POINTS_PREFIX):].isdigit():
+            return int(tag[len(POINTS_PREFIX):])
+    return 0
+
+
+def repo_root():
+    """The folder holding ``solutions/`` and ``labs/``: the cwd if it has one, else the checkout."""
+    cwd = Path.cwd()
+    if (cwd / "solutions").is_dir() or (cwd / "labs").is_dir():
+        return cwd
+    return Path(__file__).resolve().parents[2]

@@ -1,0 +1,229 @@
+"""The LSTM cell in NumPy: step and sequence, forward and hand-written backward.
+
+The equations are PyTorch's (``torch.nn.LSTM``), gate order i, f, g, o, so
+converting weights is a transpose. Book chapter 8 derives the backward pass;
+each chain-rule step below carries a comment naming the step.
+
+The sequence functions compute the input projection ``x @ Wx`` for all time
+steps in one matmul and accumulate ``dWx``, ``dWh``, ``db`` and ``dx`` with one
+matmul each after the loop over time. What remains inside the loop, the
+``h_prev @ Wh`` product and the elementwise gate algebra, is inherently
+sequential: this is a naive loop over time, for reading, not for speed (the
+fused kernels are in ``rnnkit.torch``).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnkit._checks import check_float, check_shape, dims_from
+from rnnkit.layers import sigmoid
+
+__all__ = [
+    "LSTMCache",
+    "LSTMSeqCache",
+    "lstm_step_forward",
+    "lstm_step_backward",
+    "lstm_forward",
+    "lstm_backward",
+]
+
+G = 4  # gate blocks along the last axis of Wx, Wh, b: i, f, g, o
+
+
+class LSTMCache(NamedTuple):
+    """What ``lstm_step_backward`` needs from one step; every field an array."""
+
+    x: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    c_prev: np.ndarray  # (N, H)
+    Wx: np.ndarray  # (D, 4H)
+    Wh: np.ndarray  # (H, 4H)
+    ifgo: np.ndarray  # (N, 4H) gate activations i, f, g, o side by side
+    tanh_c: np.ndarray  # (N, H) tanh(c_next)
+
+
+class LSTMSeqCache(NamedTuple):
+    """What ``lstm_backward`` needs from a whole sequence; every field an array.
+
+    The hidden and cell states of every step are kept, so the final state to
+    carry into the next batch (truncated BPTT) is ``h[:, -1]`` and
+    ``cache.c_n`` (the same array as ``cache.c[:, -1]``), torch's ``(h_n, c_n)``.
+    """
+
+    x: np.ndarray  # (N, T, D)
+    h0: np.ndarray  # (N, H)
+    c0: np.ndarray  # (N, H)
+    Wx: np.ndarray  # (D, 4H)
+    Wh: np.ndarray  # (H, 4H)
+    h: np.ndarray  # (N, T, H) hidden states h_1 .. h_T
+    c: np.ndarray  # (N, T, H) cell states c_1 .. c_T
+    ifgo: np.ndarray  # (N, T, 4H)
+    tanh_c: np.ndarray  # (N, T, H)
+
+    @property
+    def c_n(self):
+        """The final cell state c_T, shape (N, H)."""
+        return self.c[:, -1]
+
+
+def _validate(x, h_prev, c_prev, Wx, Wh, b, step):
+    """Check every argument once, at a public entry point; return the dims."""
+    dims = {}
+    h_name, c_name = ("h_prev", "c_prev") if step else ("h0", "c0")
+    named = (("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH"), (c_name, c_prev, "NH"))
+    for name, arr, letters in named:
+        if arr is not None:
+            check_float(name, arr)
+            check_shape(name, arr, letters, dims)
+    for name, arr, letters in (("Wx", Wx, "DH"), ("Wh", Wh, "HH"), ("b", b, "H")):
+        check_float(name, arr)
+        dims_from(name, arr, letters, dims, gates=G)
+    # One dtype for everything: float32 in gives float32 out, never a silent upcast.
+    for name, arr in ((h_name, h_prev), (c_name, c_prev), ("Wx", Wx), ("Wh", Wh), ("b", b)):
+        if arr is not None and arr.dtype != x.dtype:
+            raise TypeError(f"{name}: expected dtype {x.dtype} (the dtype of x), got {arr.dtype}")
+    return dims
+
+
+def _step(xw, h_prev, c_prev, Wh):
+    """One step from the precomputed input projection ``xw = x @ Wx + b`` (N, 4H)."""
+    H = h_prev.shape[1]
+    a = xw + h_prev @ Wh  # (N, 4H) pre-activations
+    ifgo = np.empty_like(a)
+    ifgo[:, : 2 * H] = sigmoid(a[:, : 2 * H])  # i, f
+    ifgo[:, 2 * H : 3 * H] = np.tanh(a[:, 2 * H : 3 * H])  # g
+    ifgo[:, 3 * H :] = sigmoid(a[:, 3 * H :])  # o
+    i, f, g, o = np.split(ifgo, G, axis=1)
+    c_next = f * c_prev + i * g  # (N, H)
+    tanh_c = np.tanh(c_next)
+    h_next = o * tanh_c  # (N, H)
+    return h_next, c_next, ifgo, tanh_c
+
+
+def _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c):
+    """Backprop one step down to the pre-activations; return ``(da, dc_prev)``."""
+    i, f, g, o = np.split(ifgo, G, axis=1)
+    do = dh_next * tanh_c  # backprop h = o * tanh(c) into o
+    dc = dc_next + dh_next * o * (1 - tanh_c**2)  # ... and into c, through tanh
+    df = dc * c_prev  # backprop c = f * c_prev + i * g into f
+    di = dc * g  # ... into i
+    dg = dc * i  # ... into g
+    dc_prev = dc * f  # ... into c_prev: the uninterrupted path
+    da = np.concatenate(  # backprop through sigmoid (i, f, o) and tanh (g)
+        (di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)), axis=1
+    )  # (N, 4H)
+    return da, dc_prev
+
+
+def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
+    """Run one LSTM step (book chapter 8).
+
+    Equations, with ``a`` split into four blocks of width H::
+
+        a = x @ Wx + h_prev @ Wh + b
+        i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o);  g = tanh(a_g)
+        c_next = f * c_prev + i * g
+        h_next = o * tanh(c_next)
+
+    Args:
+        x: input, (N, D).
+        h_prev: previous hidden state, (N, H).
+        c_prev: previous cell state, (N, H).
+        Wx: input-to-hidden weights, (D, 4H), gate blocks i, f, g, o.
+        Wh: hidden-to-hidden weights, (H, 4H).
+        b: biases, (4H,).
+    Returns:
+        h_next: (N, H).
+        c_next: (N, H).
+        cache: ``LSTMCache`` for ``lstm_step_backward``.
+    """
+    _validate(x, h_prev, c_prev, Wx, Wh, b, step=True)
+    h_next, c_next, ifgo, tanh_c = _step(x @ Wx + b, h_prev, c_prev, Wh)
+    return h_next, c_next, LSTMCache(x, h_prev, c_prev, Wx, Wh, ifgo, tanh_c)
+
+
+def lstm_step_backward(dh_next, dc_next, cache):
+    """Backprop one LSTM step (book chapter 8).
+
+    Args:
+        dh_next: gradient of the loss with respect to h_next, (N, H).
+        dc_next: gradient with respect to c_next, (N, H).
+        cache: from ``lstm_step_forward``.
+    Returns:
+        dx (N, D), dh_prev (N, H), dc_prev (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,).
+    """
+    x, h_prev, c_prev, Wx, Wh, ifgo, tanh_c = cache
+    dims = {"N": h_prev.shape[0], "H": h_prev.shape[1]}
+    for name, arr in (("dh_next", dh_next), ("dc_next", dc_next)):
+        check_float(name, arr)
+        check_shape(name, arr, "NH", dims)
+    da, dc_prev = _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c)
+    # backprop a = x @ Wx + h_prev @ Wh + b into each of its terms
+    return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+
+
+def lstm_forward(x, h0, Wx, Wh, b, c0=None):
+    """Run an LSTM over a whole sequence: a loop of steps (book chapter 8).
+
+    Args:
+        x: inputs, (N, T, D).
+        h0: initial hidden state, (N, H).
+        Wx: (D, 4H); Wh: (H, 4H); b: (4H,); gate blocks i, f, g, o.
+        c0: initial cell state, (N, H); zeros when None.
+    Returns:
+        h: hidden states for every step, (N, T, H).
+        cache: ``LSTMSeqCache``; ``cache.c_n`` (N, H) is the final cell state,
+            so ``(h[:, -1], cache.c_n)`` is the state to carry into the next batch.
+    """
+    dims = _validate(x, h0, c0, Wx, Wh, b, step=False)
+    N, T, D, H = dims["N"], dims["T"], dims["D"], dims["H"]
+    if c0 is None:
+        c0 = np.zeros_like(h0)
+    # input projection for every step in one matmul
+    xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, G * H)  # (N, T, 4H)
+    h = np.empty((N, T, H), dtype=x.dtype)
+    c = np.empty((N, T, H), dtype=x.dtype)
+    ifgo = np.empty((N, T, G * H), dtype=x.dtype)
+    tanh_c = np.empty((N, T, H), dtype=x.dtype)
+    h_prev, c_prev = h0, c0
+    for t in range(T):
+        h_prev, c_prev, ifgo[:, t], tanh_c[:, t] = _step(xw[:, t], h_prev, c_prev, Wh)
+        h[:, t], c[:, t] = h_prev, c_prev
+    return h, LSTMSeqCache(x, h0, c0, Wx, Wh, h, c, ifgo, tanh_c)
+
+
+def lstm_backward(dh, cache):
+    """Backprop through a whole sequence (BPTT; book chapter 8).
+
+    Only ``dh`` flows in: the loss is assumed to depend on the hidden states,
+    not on the final cell state. The gradient with respect to ``c0`` is not
+    returned (under truncated BPTT the carried state's gradient is cut).
+
+    Args:
+        dh: gradient of the loss with respect to every hidden state, (N, T, H).
+        cache: from ``lstm_forward``.
+    Returns:
+        dx (N, T, D), dh0 (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,).
+    """
+    x, h0, c0, Wx, Wh, h, c, ifgo, tanh_c = cache
+    N, T, D = x.shape
+    check_float("dh", dh)
+    check_shape("dh", dh, "NTH", {"N": N, "T": T, "H": h0.shape[1]})
+    c_prevs = np.concatenate((c0[:, None], c[:, :-1]), axis=1)  # (N, T, H) c_0 .. c_{T-1}
+    h_prevs = np.concatenate((h0[:, None], h[:, :-1]), axis=1)  # (N, T, H) h_0 .. h_{T-1}
+    da = np.empty_like(ifgo)  # (N, T, 4H)
+    dh_prev = np.zeros_like(h0)
+    dc_prev = np.zeros_like(c0)
+    for t in reversed(range(T)):
+        # h_t feeds the loss directly and the next step: the two gradients add
+        da[:, t], dc_prev = _step_backward(
+            dh[:, t] + dh_prev, dc_prev, c_prevs[:, t], ifgo[:, t], tanh_c[:, t]
+        )
+        dh_prev = da[:, t] @ Wh.T  # backprop h_prev @ Wh into h_prev
+    # shared weights: their gradients sum over time, one matmul each
+    da2 = da.reshape(N * T, -1)  # (N*T, 4H)
+    dx = (da2 @ Wx.T).reshape(N, T, D)
+    dWx = x.reshape(N * T, D).T @ da2
+    dWh = h_prevs.reshape(N * T, -1).T @ da2
+    return dx, dh_prev, dWx, dWh, da2.sum(axis=0)
