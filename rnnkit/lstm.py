@@ -215,12 +215,13 @@ def lstm_backward(dh, cache):
     da = np.empty_like(ifgo)  # (N, T, 4H)
     dh_prev = np.zeros_like(h0)
     dc_prev = np.zeros_like(c0)
+    WhT = np.ascontiguousarray(Wh.T)  # (4H, H); BLAS multiplies a contiguous copy faster
     for t in reversed(range(T)):
         # h_t feeds the loss directly and the next step: the two gradients add
         da[:, t], dc_prev = _step_backward(
             dh[:, t] + dh_prev, dc_prev, c_prevs[:, t], ifgo[:, t], tanh_c[:, t]
         )
-        dh_prev = da[:, t] @ Wh.T  # backprop h_prev @ Wh into h_prev
+        dh_prev = da[:, t] @ WhT  # backprop h_prev @ Wh into h_prev
     # shared weights: their gradients sum over time, one matmul each
     da2 = da.reshape(N * T, -1)  # (N*T, 4H)
     dx = (da2 @ Wx.T).reshape(N, T, D)

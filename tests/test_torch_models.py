@@ -100,3 +100,16 @@ def test_bad_inputs_are_refused_with_clear_messages():
         rt.RNN(3, 4, num_layers=0)
     with pytest.raises(ValueError, match="hidden_size"):
         rt.RNNCell(3, 0)
+
+
+def test_cells_check_shapes_at_the_call():
+    cell = rt.LSTMCell(3, 4)
+    x, h = torch.zeros(2, 3), torch.zeros(2, 4)
+    with pytest.raises(ValueError, match=r"x: expected shape \(N, D\).*axis 1 \(D\)"):
+        cell(torch.zeros(2, 5), (h, h))
+    with pytest.raises(ValueError, match=r"c_prev: expected shape \(N, H\)"):
+        cell(x, (h, torch.zeros(3, 4)))
+    with pytest.raises(TypeError, match=r"state: expected a tuple \(h_prev, c_prev\)"):
+        cell(x, h)
+    with pytest.raises(ValueError, match=r"h_prev: expected shape \(N, H\)"):
+        rt.GRUCell(3, 4)(x, torch.zeros(2, 5))

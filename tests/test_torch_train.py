@@ -40,8 +40,8 @@ def test_loss_goes_down_on_a_tiny_task(fast):
     model = LastStepRegressor(fast)
     batches = sum_task(20)
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
-    hist = rt.fit(model, mse, batches, opt, epochs=5, max_norm=1.0)
-    assert len(hist.loss) == len(hist.grad_norm) == 100
+    hist = rt.fit(model, mse, batches, opt, epochs=3, max_norm=1.0)
+    assert len(hist.loss) == len(hist.grad_norm) == 60
     first, last = sum(hist.loss[:10]) / 10, sum(hist.loss[-10:]) / 10
     assert last < 0.05 * first, (first, last)
     # held-out batches: learned, not memorised
@@ -95,3 +95,24 @@ def test_amp_is_disabled_with_a_warning_on_cpu_and_options_are_checked(capsys):
                   progress="text", log_every=5)
     assert len(hist.loss) == 10
     assert capsys.readouterr().err.count("loss") == 2
+
+
+def test_seeded_runs_repeat_exactly():
+    def run():
+        rt.seed_everything(5, deterministic=True)
+        model = LastStepRegressor()
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        return rt.fit(model, mse, sum_task(6), opt, max_norm=1.0).loss
+
+    saved = torch.are_deterministic_algorithms_enabled()
+    try:
+        assert run() == run()
+    finally:
+        torch.use_deterministic_algorithms(saved)
+
+
+def test_an_exhausted_generator_is_reported():
+    model = LastStepRegressor()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with pytest.raises(ValueError, match="epoch 1 had no batches"):
+        rt.fit(model, mse, iter(sum_task(2)), opt, epochs=2)

@@ -20,10 +20,18 @@ EXERCISE_PREFIX = "exercise-"
 POINTS_PREFIX = "points-"
 
 
-def read_notebook(path):
-    """Load a notebook file as a dict, with every cell's source as one string."""
-    with open(path, encoding="utf-8") as f:
-        nb = json.load(f)
+def read_notebook(path, text=None):
+    """Load a notebook (from ``path``, or from ``text`` if given) as a dict.
+
+    Every cell's source becomes one string. Raises ValueError if it is not a notebook.
+    """
+    if text is None:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise ValueError(f"{path}: not a Jupyter notebook (no 'cells' list)")
     for cell in nb["cells"]:

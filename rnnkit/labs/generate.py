@@ -12,7 +12,7 @@ What changes from ``solutions/X.ipynb`` to ``labs/X.ipynb``:
   SOLUTION`` become a stub at the marker's indentation::
 
       # YOUR CODE HERE
-      raise NotImplementedError("exercise 1a not implemented yet: write the body of f")
+      raise NotImplementedError("exercise 1a not implemented yet: f")
 
   The exercise is the one graded by the next check cell (a code cell tagged
   ``exercise-<id>``); the function is the ``def`` enclosing the region;
@@ -138,8 +138,7 @@ def generate_lab(nb, name="notebook"):
                     raise MarkerError(f"{where}: solution region with no check cell after it "
                                       "(tag a later code cell 'exercise-<id>')")
                 fn = _enclosing_def(before, indent)
-                msg = f"exercise {target} not implemented yet"
-                msg += f": write the body of {fn}" if fn else ""
+                msg = f"exercise {target} not implemented yet" + (f": {fn}" if fn else "")
                 return [f"{indent}# YOUR CODE HERE", f'{indent}raise NotImplementedError("{msg}")']
 
             new = _strip_regions(source, where, stub)

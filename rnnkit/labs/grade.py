@@ -31,7 +31,7 @@ from pathlib import Path
 from rnnkit.labs import cell_exercise, cell_points, read_notebook, repo_root
 from rnnkit.labs.plugin import LOG_ENV, aggregate
 
-__all__ = ["grade", "format_table", "main"]
+__all__ = ["grade", "format_table", "tampered", "committed_copy", "main"]
 
 DEFAULT_CELL_TIMEOUT = 120.0
 DEFAULT_TIMEOUT = 900.0
@@ -39,7 +39,8 @@ _ROOT_CAUSES = ("syntax", "timeout", "kernel-died")
 
 
 def _normalise(source):
-    return "\n".join(line.rstrip() for line in source.strip("\n").splitlines())
+    """The source with trailing spaces and blank lines at either end removed."""
+    return "\n".join(line.rstrip() for line in source.splitlines()).strip("\n")
 
 
 def _code_cells(nb):
@@ -91,10 +92,29 @@ def own_cells(nb):
     return out
 
 
+def committed_copy(path):
+    """The notebook at ``path`` as in git's HEAD commit, or None (not in git, not committed)."""
+    path = Path(path).resolve()
+    try:
+        top = subprocess.run(["git", "-C", str(path.parent), "rev-parse", "--show-toplevel"],
+                             capture_output=True, text=True, timeout=30)
+        if top.returncode != 0:
+            return None
+        rel = path.relative_to(Path(top.stdout.strip()).resolve()).as_posix()
+        shown = subprocess.run(["git", "-C", top.stdout.strip(), "show", f"HEAD:{rel}"],
+                               capture_output=True, text=True, timeout=30)
+        if shown.returncode != 0:
+            return None
+        return read_notebook(f"HEAD:{rel}", text=shown.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
 def _read_log(path):
-    cells, records, pids, finished = [], [], [], None
+    """Return (cells, records, kernel pids, exit status or None, last cell started or None)."""
+    cells, records, pids, finished, started = [], [], [], None, None
     if not path.exists():
-        return cells, records, pids, finished
+        return cells, records, pids, finished, started
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             event = json.loads(line)
@@ -109,7 +129,9 @@ def _read_log(path):
             pids.append(event["pid"])
         elif kind == "finished":
             finished = event["exitstatus"]
-    return cells, records, pids, finished
+        elif kind == "start":
+            started = event["cell"]
+    return cells, records, pids, finished, started
 
 
 def _kill(pid, group=False):
@@ -207,12 +229,21 @@ def grade(notebook, reference=None, results="results.json",
     start = time.monotonic()
     notebook = Path(notebook).resolve()
     ref_path = Path(reference) if reference else repo_root() / "labs" / notebook.name
-    notes, ref_nb = [], None
-    if ref_path.exists():
-        ref_nb = read_notebook(ref_path)
+    notes, ref_nb, ref_name = [], None, str(ref_path)
+    if ref_path.exists() and ref_path.resolve() == notebook:
+        # Grading the released file itself: compare with its committed version instead.
+        ref_nb, ref_name = committed_copy(notebook), f"{ref_path} as committed (git HEAD)"
+        if ref_nb is None:
+            notes.append(f"{notebook.name} is the released lab itself and git has no committed "
+                         "copy of it: check cells were not compared (use --reference)")
+    elif ref_path.exists():
+        try:
+            ref_nb = read_notebook(ref_path)
+        except (OSError, ValueError) as err:
+            notes.append(f"could not read the released lab: {err}; check cells were not compared")
     else:
         notes.append(f"no released lab at {ref_path}: check cells were not compared")
-    summary = {"notebook": str(notebook), "reference": str(ref_path) if ref_nb else None,
+    summary = {"notebook": str(notebook), "reference": ref_name if ref_nb else None,
                "score": 0, "max_score": 0, "exercises": [], "notes": notes,
                "complete": False, "seconds": 0.0}
     try:
@@ -232,9 +263,11 @@ def grade(notebook, reference=None, results="results.json",
     tamper = tampered(student, ref_nb) if ref_nb else {}
     with tempfile.TemporaryDirectory(prefix="rnnkit-grade-") as tmp:
         code, output, log = _run_pytest(notebook, Path(tmp), cell_timeout, timeout)
-        cells, records, _, finished = _read_log(log)
+        cells, records, _, finished, started = _read_log(log)
     if code is None:
         cut_short = f"the grader's time limit of {timeout:g} s ran out"
+        if started is not None and started not in {r["cell"] for r in records}:
+            cut_short += f" while code cell {started + 1} was running"
         notes.append(f"grading stopped: {cut_short}")
     elif finished is None or code not in (0, 1):
         cut_short = f"pytest stopped early (exit status {code})"

@@ -56,7 +56,7 @@ def _first_line(source, width=50):
 
 # Per-process state: with xdist the controller sees only reports, so cells are
 # also registered from the properties each report carries.
-_state = {"cells": {}, "records": [], "died_in": None}
+_state = {"cells": {}, "records": [], "died_in": {}}  # died_in: notebook -> code cell
 
 
 def _register(entry):
@@ -100,6 +100,12 @@ def _await_reply(kernel, msg_id, timeout=None):
             return
 
 
+def pytest_runtest_logstart(nodeid, location):
+    m = re.search(r"::Cell (\d+)$", nodeid)
+    if m:
+        _log({"event": "start", "cell": int(m[1])})
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     notebook = getattr(item, "parent", None)
@@ -125,14 +131,15 @@ def pytest_runtest_call(item):
 def _explain(item, excinfo):
     """Return ``(kind, message)`` for a failed cell; the message's first line is for the table."""
     n = getattr(item, "cell_num", -1) + 1
+    notebook = item.nodeid.split("::")[0]
     exc = excinfo.value
     if isinstance(exc, KernelDied):
         where = f'code cell {n} ("{_first_line(item.cell.get("source", ""))}")'
-        _state["died_in"] = n
+        _state["died_in"][notebook] = n
         return "kernel-died", (f"the kernel died while running {where}: os._exit, a crash "
                                "in compiled code or running out of memory stops Python itself")
     if "Kernel dead" in str(exc):
-        died = _state["died_in"]
+        died = _state["died_in"].get(notebook)
         cause = f"the kernel died in code cell {died}" if died else "the kernel had stopped"
         return "not-run", f"not run: {cause}"
     outputs = getattr(item, "test_outputs", None) or []
@@ -238,7 +245,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section(f"points per exercise: {notebook}")
         for exercise, ex in totals.items():
             why = "" if not ex["failures"] else "  " + str(ex["failures"][0][2]).splitlines()[0]
-            terminalreporter.line(f"{exercise:>8}  {ex['score']:>3} / {ex['max_score']:<3}{why}")
+            line = f"{exercise:>8}  {ex['score']:>3} / {ex['max_score']:<3}{why}"
+            terminalreporter.line(line.rstrip())
         score = sum(ex["score"] for ex in totals.values())
         possible = sum(ex["max_score"] for ex in totals.values())
         terminalreporter.line(f"{'total':>8}  {score:>3} / {possible}")

@@ -17,6 +17,8 @@ import math
 import torch
 from torch import nn
 
+from rnnkit._checks import check_shape
+
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
 
@@ -55,7 +57,19 @@ class _Cell(nn.Module):
         return x @ self.Wx + self.b
 
     def forward(self, x, state):
-        """Run one step from the raw input ``x`` (N, D); see ``step`` for the state."""
+        """Run one step from the raw input ``x`` (N, D); see ``step`` for the state.
+
+        Shapes are checked here, the public entry point; ``step``, which the sequence
+        models call in their loop over time, checks nothing.
+        """
+        dims = {"D": self.input_size, "H": self.hidden_size}
+        check_shape("x", x, "ND", dims)
+        names = ("h_prev", "c_prev") if self.kind == "lstm" else ("h_prev",)
+        if self.kind == "lstm" and not (isinstance(state, (tuple, list)) and len(state) == 2):
+            raise TypeError(f"state: expected a tuple (h_prev, c_prev) of (N, H) tensors, got "
+                            f"{type(state).__name__}")
+        for name, t in zip(names, state if self.kind == "lstm" else (state,), strict=True):
+            check_shape(name, t, "NH", dims)
         return self.step(self.project(x), state)
 
     def extra_repr(self):

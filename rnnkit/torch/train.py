@@ -102,6 +102,7 @@ def fit(model, loss_fn, batches, optimizer, *, epochs=1, max_norm=None, amp=None
     model.train()
     for epoch in range(epochs):
         iterable = batches() if callable(batches) else batches
+        steps_before = step
         if bar not in (None, "text"):
             iterable = bar(iterable, desc=f"epoch {epoch}", leave=False)
         for batch in iterable:
@@ -139,6 +140,9 @@ def fit(model, loss_fn, batches, optimizer, *, epochs=1, max_norm=None, amp=None
                 iterable.set_postfix(loss=f"{value:.4f}")
             if max_steps is not None and step >= max_steps:
                 return history
+        if step == steps_before:
+            raise ValueError(f"batches: epoch {epoch} had no batches (an exhausted generator?); "
+                             "pass a list, a DataLoader, or a function returning a new iterable")
     return history
 
 

@@ -1,0 +1,182 @@
+"""The lab generator: committed labs match their solutions, stubs replace answers, bad markers fail.
+
+Everything here runs in-process on notebook JSON; nothing starts a kernel.
+"""
+
+import copy
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rnnkit.labs import read_notebook
+from rnnkit.labs.generate import NOTEBOOK_METADATA, MarkerError, generate_lab, main, render
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted((ROOT / "solutions").glob("lab*.ipynb"))
+TINY = ROOT / "tests" / "fixtures" / "labs" / "solutions" / "lab00_tiny.ipynb"
+MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+def test_labs_one_and_two_exist():
+    names = {p.name for p in SOLUTIONS}
+    assert {"lab01_rnn_forward.ipynb", "lab02_bptt.ipynb"} <= names
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_committed_lab_is_what_the_generator_makes(solution):
+    lab = ROOT / "labs" / solution.name
+    assert lab.exists(), f"{lab} is missing: run python -m rnnkit.labs.generate"
+    expected = render(generate_lab(read_notebook(solution), name=str(solution)))
+    assert lab.read_text(encoding="utf-8") == expected, (
+        f"{lab} has drifted from {solution}: run python -m rnnkit.labs.generate")
+
+
+def test_check_mode_passes_on_the_repository(capsys):
+    assert main(["--check", *map(str, SOLUTIONS)]) == 0, capsys.readouterr().out
+
+
+def _split(source):
+    """(lines inside solution regions, lines outside them), each stripped, blanks dropped."""
+    inside, outside, open_region = [], [], False
+    for line in source.splitlines():
+        if MARKER.match(line):
+            open_region = line.strip().startswith("### BEGIN")
+            continue
+        if line.strip():
+            (inside if open_region else outside).append(line.strip())
+    return inside, outside
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_no_solution_text_survives_into_the_lab(solution):
+    sol, lab = read_notebook(solution), read_notebook(ROOT / "labs" / solution.name)
+    inside, outside = [], []
+    for cell in sol["cells"]:
+        i, o = _split(cell["source"])
+        inside += i
+        outside += o
+    assert inside, "the solution has no marked regions"
+    lab_lines = [ln.strip() for c in lab["cells"] for ln in c["source"].splitlines()]
+    assert not any("SOLUTION" in ln for ln in lab_lines)
+    # The lab keeps every line outside the regions and adds stubs: a region line may appear in
+    # the lab only as often as it appears outside the regions of the solution.
+    leaked = [ln for ln in set(inside) if lab_lines.count(ln) > outside.count(ln)]
+    assert not leaked, f"solution lines in the lab: {leaked}"
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_lab_keeps_check_cells_and_clears_outputs(solution):
+    sol, lab = read_notebook(solution), read_notebook(ROOT / "labs" / solution.name)
+    assert len(sol["cells"]) == len(lab["cells"])
+    for s, l in zip(sol["cells"], lab["cells"], strict=True):
+        assert l["cell_type"] == s["cell_type"] and l["id"] == s["id"]
+        if "exercise-" in " ".join(s.get("metadata", {}).get("tags", [])):
+            assert l["source"] == s["source"] and l["metadata"] == s["metadata"]
+        if l["cell_type"] == "code":
+            assert l["outputs"] == [] and l["execution_count"] is None
+    assert lab["metadata"] == NOTEBOOK_METADATA
+
+
+def test_stub_keeps_indentation_signature_and_docstring():
+    lab = generate_lab(read_notebook(TINY), name="tiny")
+    double = "".join(lab["cells"][2]["source"])
+    assert double == (
+        "def double(x):\n"
+        '    """Return 2 x."""\n'
+        "    # YOUR CODE HERE\n"
+        '    raise NotImplementedError("exercise a not implemented yet: double")'
+    )
+    answer = "".join(lab["cells"][-1]["source"])
+    assert "YOUR ANSWER HERE" in answer and "changes sign" not in answer
+
+
+def test_nested_function_and_top_level_regions():
+    nb = read_notebook(TINY)
+    nb["cells"][2]["source"] = (
+        "def outer(x):\n    def inner(y):\n        ### BEGIN SOLUTION\n        return y\n"
+        "        ### END SOLUTION\n    return inner(x)\n"
+        "### BEGIN SOLUTION\nz = 1\n### END SOLUTION\n"
+    )
+    src = "".join(generate_lab(nb)["cells"][2]["source"])
+    assert '        raise NotImplementedError("exercise a not implemented yet: inner")\n' in src
+    assert '\nraise NotImplementedError("exercise a not implemented yet")\n' in src
+    assert "return y" not in src and "z = 1" not in src and "    return inner(x)\n" in src
+
+
+def test_output_is_deterministic_and_drops_outputs_and_metadata():
+    nb = read_notebook(TINY)
+    dirty = copy.deepcopy(nb)
+    dirty["metadata"] = {"kernelspec": {"name": "other"}, "widgets": {"state": 1}}
+    for i, cell in enumerate(dirty["cells"]):
+        cell["metadata"]["collapsed"] = True
+        cell["metadata"]["execution"] = {"iopub.status.busy": f"2024-01-0{i % 9 + 1}"}
+        if cell["cell_type"] == "code":
+            cell["execution_count"] = i
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "secret\n"}]
+    clean = render(generate_lab(nb))
+    assert render(generate_lab(dirty)) == clean
+    assert render(generate_lab(read_notebook(TINY))) == clean
+    assert "secret" not in clean and "collapsed" not in clean and "widgets" not in clean
+
+
+BAD = {
+    "unterminated": ("def f():\n    ### BEGIN SOLUTION\n    return 1\n", "unterminated", 2),
+    "nested": ("def f():\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n    return 1\n"
+               "    ### END SOLUTION\n", "nested", 3),
+    "stray end": ("def f():\n    return 1\n    ### END SOLUTION\n", "stray", 3),
+    "misspelt": ("def f():\n    ## BEGIN SOLUTION\n    return 1\n", "malformed", 2),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_refuses_bad_markers(case, tmp_path, capsys):
+    source, word, line = BAD[case]
+    nb = read_notebook(TINY)
+    nb["cells"][4]["source"] = source
+    with pytest.raises(MarkerError, match=rf"mylab: cell 5 \(code\), line {line}: .*{word}"):
+        generate_lab(nb, name="mylab")
+    # The command line reports it and writes nothing.
+    path = tmp_path / "solutions" / "lab00_tiny.ipynb"
+    path.parent.mkdir()
+    path.write_text(render(nb), encoding="utf-8")
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "cell 5" in err and word in err
+    assert not (tmp_path / "labs").exists()
+
+
+def test_refuses_markers_in_check_cells_and_orphan_regions():
+    nb = read_notebook(TINY)
+    nb["cells"][3]["source"] += "\n### BEGIN SOLUTION\n### END SOLUTION\n"
+    with pytest.raises(MarkerError, match="check cell"):
+        generate_lab(nb)
+    nb = read_notebook(TINY)
+    nb["cells"] = nb["cells"][:7] + [nb["cells"][4]]  # a region after the last check cell
+    with pytest.raises(MarkerError, match="no check cell after it"):
+        generate_lab(nb)
+    nb = read_notebook(TINY)
+    nb["cells"][3]["metadata"]["tags"] = ["exercise-a"]  # no points anywhere for exercise a
+    with pytest.raises(MarkerError, match="exercise a has no points"):
+        generate_lab(nb)
+
+
+def test_check_detects_drift(tmp_path, capsys):
+    sol = tmp_path / "solutions" / TINY.name
+    sol.parent.mkdir()
+    shutil.copy(TINY, sol)
+    lab = tmp_path / "labs" / TINY.name
+    assert main(["--check", str(sol)]) == 1  # missing
+    assert main([str(sol)]) == 0 and lab.exists()
+    assert main(["--check", str(sol)]) == 0
+    written = lab.read_bytes()
+    nb = json.loads(sol.read_text(encoding="utf-8"))
+    nb["cells"][5]["source"][-1] = nb["cells"][5]["source"][-1].replace("4.0", "4.5")
+    sol.write_text(json.dumps(nb), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--check", str(sol)]) == 1
+    assert "out of date" in capsys.readouterr().out
+    assert lab.read_bytes() == written  # --check writes nothing
+    assert main([str(sol)]) == 0 and main(["--check", str(sol)]) == 0
