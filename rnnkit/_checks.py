@@ -8,7 +8,8 @@ lines deeper.
 
 import numpy as np
 
-__all__ = ["check_float", "check_shape", "check_labels", "dims_from"]
+__all__ = ["check_float", "check_shape", "check_labels", "dims_from", "check_arrays",
+           "check_upstream"]
 
 
 def check_float(name, x, allow_nan=False):
@@ -115,3 +116,41 @@ def check_labels(name, y, V, letters, dims):
             f"{int(y.min())} to {int(y.max())}"
         )
     return y
+
+
+def check_arrays(*specs):
+    """Validate a function's array arguments together and return their named sizes.
+
+    Each spec is ``(name, array, letters)`` or ``(name, array, letters, gates)``
+    (see :func:`check_shape` and :func:`dims_from`); a spec whose array is
+    ``None`` (an optional argument left out) is skipped. Every array must be a
+    finite float array of the right shape, and all must share the first one's
+    dtype: float32 in gives float32 out, never a silent upcast.
+
+    Returns:
+        dims: dict letter -> size, e.g. ``{"N": 2, "T": 5, "D": 3, "H": 4}``.
+    """
+    dims, dtype, first = {}, None, None
+    for name, arr, letters, *gates in specs:
+        if arr is None:
+            continue
+        check_float(name, arr)
+        if gates and gates[0] > 1:
+            dims_from(name, arr, letters, dims, gates=gates[0])
+        else:
+            check_shape(name, arr, letters, dims)
+        if dtype is None:
+            dtype, first = arr.dtype, name
+        elif arr.dtype != dtype:
+            raise TypeError(
+                f"{name}: expected dtype {dtype} (the dtype of {first}), got {arr.dtype}")
+    return dims
+
+
+def check_upstream(name, d, out, letters):
+    """Check an upstream gradient ``d`` against the forward output ``out`` it belongs to."""
+    check_float(name, d)
+    check_shape(name, d, letters, dict(zip(letters, out.shape, strict=True)))
+    if d.dtype != out.dtype:
+        raise TypeError(f"{name}: expected dtype {out.dtype} (the forward's), got {d.dtype}")
+    return d

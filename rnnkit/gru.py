@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._checks import check_float, check_shape, dims_from
+from rnnkit._checks import check_arrays, check_float, check_shape
 from rnnkit.layers import sigmoid
 
 __all__ = [
@@ -72,24 +72,10 @@ class GRUSeqCache(NamedTuple):
 
 def _validate(x, h_prev, Wx, Wh, b, b_hn, step):
     """Check every argument once, at a public entry point; return the dims."""
-    dims = {}
     h_name = "h_prev" if step else "h0"
-    for name, arr, letters in (("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH")):
-        check_float(name, arr)
-        check_shape(name, arr, letters, dims)
-    for name, arr, letters, gates in (
-        ("Wx", Wx, "DH", G),
-        ("Wh", Wh, "HH", G),
-        ("b", b, "H", G),
-        ("b_hn", b_hn, "H", 1),
-    ):
-        check_float(name, arr)
-        dims_from(name, arr, letters, dims, gates=gates)
-    # One dtype for everything: float32 in gives float32 out, never a silent upcast.
-    for name, arr in ((h_name, h_prev), ("Wx", Wx), ("Wh", Wh), ("b", b), ("b_hn", b_hn)):
-        if arr.dtype != x.dtype:
-            raise TypeError(f"{name}: expected dtype {x.dtype} (the dtype of x), got {arr.dtype}")
-    return dims
+    return check_arrays(("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH"),
+                        ("Wx", Wx, "DH", G), ("Wh", Wh, "HH", G), ("b", b, "H", G),
+                        ("b_hn", b_hn, "H"))
 
 
 def _step(xw, h_prev, Wh, b_hn):

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._checks import check_float, check_shape
+from rnnkit._checks import check_arrays, check_float, check_shape
 
 __all__ = [
     "LayerNormCache",
@@ -71,12 +71,6 @@ class LNRNNSeqCache(NamedTuple):
     h: np.ndarray  # (N, T, H) states h_1 .. h_T
 
 
-def _check_same_dtype(ref, **arrays):
-    for name, arr in arrays.items():
-        if arr.dtype != ref.dtype:
-            raise TypeError(f"{name}: expected dtype {ref.dtype} (the dtype of x), got {arr.dtype}")
-
-
 def _ln(a, gamma, beta, eps):
     """Normalise over the last axis; return ``(out, ahat, inv_sigma)``."""
     mu = a.mean(axis=-1, keepdims=True)
@@ -119,11 +113,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     check_float("x", x)
     if x.ndim < 1:
         raise ValueError(f"x: expected an array of shape (..., H), got shape {x.shape}")
-    dims = {"H": x.shape[-1]}
-    for name, arr in (("gamma", gamma), ("beta", beta)):
-        check_float(name, arr)
-        check_shape(name, arr, "H", dims)
-    _check_same_dtype(x, gamma=gamma, beta=beta)
+    check_arrays(("x", x[(0,) * (x.ndim - 1)], "H"), ("gamma", gamma, "H"), ("beta", beta, "H"))
     out, xhat, inv_sigma = _ln(x, gamma, beta, eps)
     return out, LayerNormCache(xhat, inv_sigma, gamma)
 
@@ -149,21 +139,10 @@ def layernorm_backward(dout, cache):
 
 def _validate(x, h_prev, Wx, Wh, gamma, beta, step):
     """Check every argument once, at a public entry point; return the dims."""
-    dims = {}
     h_name = "h_prev" if step else "h0"
-    named = (
-        ("x", x, "ND" if step else "NTD"),
-        (h_name, h_prev, "NH"),
-        ("Wx", Wx, "DH"),
-        ("Wh", Wh, "HH"),
-        ("gamma", gamma, "H"),
-        ("beta", beta, "H"),
-    )
-    for name, arr, letters in named:
-        check_float(name, arr)
-        check_shape(name, arr, letters, dims)
-    _check_same_dtype(x, **{h_name: h_prev}, Wx=Wx, Wh=Wh, gamma=gamma, beta=beta)
-    return dims
+    return check_arrays(("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH"),
+                        ("Wx", Wx, "DH"), ("Wh", Wh, "HH"), ("gamma", gamma, "H"),
+                        ("beta", beta, "H"))
 
 
 def ln_rnn_step_forward(x, h_prev, Wx, Wh, gamma, beta, eps=1e-5):

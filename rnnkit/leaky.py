@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._checks import check_float, check_shape
+from rnnkit._checks import check_arrays, check_float, check_shape
 
 __all__ = [
     "LeakyCache",
@@ -54,21 +54,9 @@ class LeakySeqCache(NamedTuple):
 
 def _validate(x, h_prev, Wx, Wh, b, tau, step):
     """Check every argument once, at a public entry point; return (dims, tau as an array)."""
-    dims = {}
     h_name = "h_prev" if step else "h0"
-    named = (
-        ("x", x, "ND" if step else "NTD"),
-        (h_name, h_prev, "NH"),
-        ("Wx", Wx, "DH"),
-        ("Wh", Wh, "HH"),
-        ("b", b, "H"),
-    )
-    for name, arr, letters in named:
-        check_float(name, arr)
-        check_shape(name, arr, letters, dims)
-    for name, arr in ((h_name, h_prev), ("Wx", Wx), ("Wh", Wh), ("b", b)):
-        if arr.dtype != x.dtype:
-            raise TypeError(f"{name}: expected dtype {x.dtype} (the dtype of x), got {arr.dtype}")
+    dims = check_arrays(("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH"),
+                        ("Wx", Wx, "DH"), ("Wh", Wh, "HH"), ("b", b, "H"))
     if isinstance(tau, np.ndarray):
         check_float("tau", tau)
         if tau.shape not in ((), (dims["H"],)):

@@ -85,7 +85,7 @@ def _step_backward(dh_next, dc_next, cache):
     f, g, o = np.split(fgo, G, axis=1)
     do = dh_next * tanh_c  # backprop h = o * tanh(c) into o
     dc = dc_next + dh_next * o * (1 - tanh_c**2)  # ... and into c, through tanh
-    df = dc * c_prev  # backprop c = f * c_prev + (1 - f) * g into f
+    df = dc * (c_prev - g)  # backprop c = f * c_prev + (1 - f) * g into f
     dg = dc * (1 - f)  # ... into g
     dc_prev = dc * f  # ... into c_prev
     da = np.concatenate((df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)), axis=1)

@@ -17,32 +17,15 @@ speed (``torch.nn.RNN`` in ``rnnkit.torch`` is the fast path).
 
 import numpy as np
 
-from rnnkit._checks import check_float, check_shape
+from rnnkit._checks import check_arrays, check_upstream
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"]
 
 
 def _validate(x, h_prev, Wx, Wh, b, x_letters, h_name):
     """Check every argument once, at a public entry point; return the dims."""
-    dims = {}
-    named = {"x": (x, x_letters), h_name: (h_prev, "NH"), "Wx": (Wx, "DH"), "Wh": (Wh, "HH")}
-    named["b"] = (b, "H")
-    for name, (arr, letters) in named.items():
-        check_float(name, arr)
-        check_shape(name, arr, letters, dims)
-    # one dtype for everything: float32 in gives float32 out, never a silent upcast
-    for name, (arr, _) in named.items():
-        if arr.dtype != x.dtype:
-            raise TypeError(f"{name}: expected dtype {x.dtype} (the dtype of x), got {arr.dtype}")
-    return dims
-
-
-def _check_upstream(name, d, out, letters):
-    """Check an upstream gradient against the forward output it belongs to."""
-    check_float(name, d)
-    check_shape(name, d, letters, dict(zip(letters, out.shape, strict=True)))
-    if d.dtype != out.dtype:
-        raise TypeError(f"{name}: expected dtype {out.dtype} (the forward's), got {d.dtype}")
+    return check_arrays(("x", x, x_letters), (h_name, h_prev, "NH"), ("Wx", Wx, "DH"),
+                        ("Wh", Wh, "HH"), ("b", b, "H"))
 
 
 def _step(xw, h_prev, Wh):
@@ -92,7 +75,7 @@ def rnn_step_backward(dh_next, cache):
         dx (N, D), dh_prev (N, H), dWx (D, H), dWh (H, H), db (H,).
     """
     x, h_prev, Wx, Wh, h_next = cache
-    _check_upstream("dh_next", dh_next, h_next, "NH")
+    check_upstream("dh_next", dh_next, h_next, "NH")
     da, dh_prev, dWh = _step_backward(dh_next, h_prev, Wh, h_next)
     # backprop a = x @ Wx + ... + b into its input-side terms
     return da @ Wx.T, dh_prev, x.T @ da, dWh, da.sum(axis=0)
@@ -136,7 +119,7 @@ def rnn_backward(dh, cache):
     x, h0, Wx, Wh, h = cache
     N, T, D = x.shape
     H = h0.shape[1]
-    _check_upstream("dh", dh, h, "NTH")
+    check_upstream("dh", dh, h, "NTH")
     h_prevs = np.concatenate((h0[:, None], h[:, :-1]), axis=1)  # (N, T, H): h_0 .. h_{T-1}
     da = np.empty_like(h)  # (N, T, H) pre-activation gradients
     dh_prev = np.zeros_like(h0)  # nothing flows back from beyond the last step
