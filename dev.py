@@ -4,6 +4,9 @@
     python3 dev.py book   # create .venv, install, build the HTML book into _build/html
     python3 dev.py test   # create/reuse .venv, install, run every test (book build included)
 
+    python3 dev.py book --student   # also: the student edition, exercise solutions hidden,
+                                    # into _build/student/_build/html
+
 Both commands need only Python >= 3.10 and git. The virtual environment lives in
 ``.venv`` next to this file and is reinstalled when requirements.txt or
 pyproject.toml change.
@@ -61,6 +64,26 @@ def build_book(results):
                [BIN / "jupyter-book", "build", ".", "--all", "-W", "--keep-going"], results)
 
 
+def build_student_edition(results):
+    """The same book with every exercise's solution left out (sphinx-exercise's hide_solutions)."""
+    config = ROOT / "_build" / "_config_student.yml"
+    config.parent.mkdir(exist_ok=True)
+    # Paths in the config are relative to its own folder: make them absolute in the copy.
+    code = ("import os, sys, yaml; c = yaml.safe_load(open('_config.yml'));"
+            "c['title'] += ' (student edition)';"
+            "ext = c['sphinx']['local_extensions'];"
+            "c['sphinx']['local_extensions'] = {k: os.path.abspath(v) for k, v in ext.items()};"
+            "c['bibtex_bibfiles'] = [os.path.abspath(b) for b in c['bibtex_bibfiles']];"
+            "c['sphinx']['config']['html_favicon'] = os.path.abspath(c['sphinx']['config']"
+            "['html_favicon']);"
+            "c['sphinx']['config']['hide_solutions'] = True;"
+            "yaml.safe_dump(c, open(sys.argv[1], 'w'))")
+    subprocess.check_call([PY, "-c", code, config], cwd=ROOT)
+    return run("student edition: jupyter-book build with exercise solutions hidden",
+               [BIN / "jupyter-book", "build", ".", "--all", "-W", "--keep-going",
+                "--config", config, "--path-output", BUILD / "student"], results)
+
+
 def test(results):
     pytest = [PY, "-m", "pytest", "-p", "no:cacheprovider"]
     env = dict(os.environ, PYTHONHASHSEED="0", MPLBACKEND="Agg")
@@ -77,13 +100,16 @@ def test(results):
 
 def main():
     what = sys.argv[1] if len(sys.argv) > 1 else ""
-    if what not in ("book", "test"):
+    student = sys.argv[2:] == ["--student"]
+    if what not in ("book", "test") or sys.argv[2:] not in ([], ["--student"]) or (
+            student and what != "book"):
         sys.exit(__doc__)
     t0 = time.time()
     ensure_env()
     results = []
     if what == "book":
-        build_book(results)
+        if build_book(results) and student:
+            build_student_edition(results)
     else:
         test(results)
     print(f"\n=== summary ({time.time() - t0:.0f} s in all)")

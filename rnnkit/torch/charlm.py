@@ -80,7 +80,16 @@ class CharLM(nn.Module):
         return self.head(h), state
 
     def loss(self, x, y, state=None):
-        """Mean NLL per character (nats) of targets y, and the final state, detached."""
+        """Mean NLL per character of the targets, and the final state with its gradient cut.
+
+        Args:
+            x: input ids, (N, T) int64.
+            y: target ids (the next characters), (N, T) int64.
+            state: None (zeros) or the state returned for the previous batch.
+        Returns:
+            nll: scalar tensor, nats per character (differentiable).
+            state: the final state, detached: pass it to the next batch (truncated BPTT).
+        """
         logits, state = self(x, state)
         nll = F.cross_entropy(logits.reshape(-1, self.V), y.reshape(-1))
         return nll, _detach(state)
