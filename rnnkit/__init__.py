@@ -1,10 +1,18 @@
 """rnnkit: the library under the book.
 
-The NumPy reference lives in flat modules, one idea each: ``layers``, ``rnn``,
-``lstm``, ``gru``, ``gradcheck``, ``optim``, ``init``. Every cell has a step
-and a sequence function, forward returning ``(out, cache)`` and backward
-taking ``(dout, cache)``. The torch path is the subpackage ``rnnkit.torch``;
-importing ``rnnkit`` never imports torch.
+The NumPy reference lives in flat modules, one idea each:
+
+- cells: ``rnn``, ``lstm``, ``gru``, ``leaky`` (leaky units), ``layernorm``
+  (layer norm and a layer-normalised RNN), ``esn`` (echo state networks);
+- pieces around them: ``layers`` (affine, embedding, softmax loss), ``init``,
+  ``optim`` (optimisers and gradient clipping), ``gradcheck``;
+- language modelling: ``data`` (the bundled Shakespeare corpus, vocabularies,
+  batches for truncated BPTT), ``charlm`` (a character model), ``sample``.
+
+Every cell has a step and a sequence function, forward returning
+``(out, cache)`` and backward taking ``(dout, cache)``. The torch path is the
+subpackage ``rnnkit.torch``; importing ``rnnkit`` never imports torch. The lab
+tools (generator and grader) are ``rnnkit.labs``.
 """
 
 __version__ = "0.1.0"
