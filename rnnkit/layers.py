@@ -14,7 +14,7 @@ floating-point flag locally (they stay quiet under ``np.errstate(all="raise")``)
 
 import numpy as np
 
-from rnnkit._checks import check_float, check_labels, check_shape
+from rnnkit._checks import check_arrays, check_float, check_labels, check_shape
 
 __all__ = [
     "affine_forward",
@@ -28,15 +28,6 @@ __all__ = [
     "softmax",
     "log_softmax",
 ]
-
-
-def _same_dtype(ref_name, ref, **arrays):
-    """Raise TypeError unless every array has the dtype of ``ref`` (no silent upcast)."""
-    for name, arr in arrays.items():
-        if arr.dtype != ref.dtype:
-            raise TypeError(
-                f"{name}: expected dtype {ref.dtype} (the dtype of {ref_name}), got {arr.dtype}"
-            )
 
 
 def _check_dout(dout, shape, dtype):
@@ -116,11 +107,7 @@ def affine_forward(x, w, b):
         out: (N, H).
         cache: (x, w).
     """
-    dims = {}
-    for name, arr, letters in (("x", x, "ND"), ("w", w, "DH"), ("b", b, "H")):
-        check_float(name, arr)
-        check_shape(name, arr, letters, dims)
-    _same_dtype("x", x, w=w, b=b)
+    check_arrays(("x", x, "ND"), ("w", w, "DH"), ("b", b, "H"))
     out = x @ w + b  # (N, H)
     return out, (x, w)
 
@@ -150,11 +137,7 @@ def temporal_affine_forward(x, w, b):
         out: scores, (N, T, V).
         cache: (x, w).
     """
-    dims = {}
-    for name, arr, letters in (("x", x, "NTH"), ("w", w, "HV"), ("b", b, "V")):
-        check_float(name, arr)
-        check_shape(name, arr, letters, dims)
-    _same_dtype("x", x, w=w, b=b)
+    check_arrays(("x", x, "NTH"), ("w", w, "HV"), ("b", b, "V"))
     out = x @ w + b  # (N, T, V): one matmul for all steps
     return out, (x, w)
 
