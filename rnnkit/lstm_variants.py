@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._checks import check_float, check_shape, dims_from
+from rnnkit._checks import check_arrays, check_float, check_shape, dims_from
 from rnnkit.layers import sigmoid
 
 __all__ = [
@@ -51,20 +51,10 @@ class CoupledLSTMCache(NamedTuple):
 
 def _validate(x, h_prev, c_prev, Wx, Wh, b, step):
     """Check every argument once, at a public entry point; return the dims."""
-    dims = {}
     h_name, c_name = ("h_prev", "c_prev") if step else ("h0", "c0")
-    for name, arr, letters in (("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH"),
-                               (c_name, c_prev, "NH")):
-        if arr is not None:
-            check_float(name, arr)
-            check_shape(name, arr, letters, dims)
-    for name, arr, letters in (("Wx", Wx, "DH"), ("Wh", Wh, "HH"), ("b", b, "H")):
-        check_float(name, arr)
-        dims_from(name, arr, letters, dims, gates=G)
-    for name, arr in ((h_name, h_prev), (c_name, c_prev), ("Wx", Wx), ("Wh", Wh), ("b", b)):
-        if arr is not None and arr.dtype != x.dtype:
-            raise TypeError(f"{name}: expected dtype {x.dtype} (the dtype of x), got {arr.dtype}")
-    return dims
+    return check_arrays(("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH"),
+                        (c_name, c_prev, "NH"), ("Wx", Wx, "DH", G), ("Wh", Wh, "HH", G),
+                        ("b", b, "H", G))
 
 
 def _step(x, h_prev, c_prev, Wx, Wh, b):
