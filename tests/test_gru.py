@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from cell_inputs import gated_cell_args
 
 from rnnkit.gradcheck import check_backward, rel_error
 from rnnkit.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
@@ -12,15 +13,8 @@ SHAPES = [(2, 3, 4, 5), (1, 1, 3, 1), (1, 4, 2, 3), (3, 2, 5, 2)]
 
 
 def make(N, T, D, H, seed=0, dtype=np.float64):
-    """Random inputs and parameters in rnnkit's layout, scaled to keep gates unsaturated."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((N, T, D))
-    h0 = rng.standard_normal((N, H))
-    Wx = rng.standard_normal((D, 3 * H)) / np.sqrt(D)
-    Wh = rng.standard_normal((H, 3 * H)) / np.sqrt(H)
-    b = 0.5 * rng.standard_normal(3 * H)
-    b_hn = 0.5 * rng.standard_normal(H)
-    return [a.astype(dtype) for a in (x, h0, Wx, Wh, b, b_hn)]
+    """x, h0, Wx, Wh, b, b_hn for a GRU (G = 3)."""
+    return gated_cell_args(N, T, D, H, 3, b_hn=True, seed=seed, dtype=dtype)
 
 
 def to_torch_gru(Wx, Wh, b, b_hn, seed=1):

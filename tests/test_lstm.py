@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from cell_inputs import gated_cell_args
 
 from rnnkit.gradcheck import check_backward, rel_error
 from rnnkit.lstm import lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
@@ -12,14 +13,8 @@ SHAPES = [(2, 3, 4, 5), (1, 1, 3, 1), (1, 4, 2, 3), (3, 2, 5, 2)]
 
 
 def make(N, T, D, H, seed=0, dtype=np.float64):
-    """Random inputs and parameters in rnnkit's layout, scaled to keep gates unsaturated."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((N, T, D))
-    h0, c0 = rng.standard_normal((2, N, H))
-    Wx = rng.standard_normal((D, 4 * H)) / np.sqrt(D)
-    Wh = rng.standard_normal((H, 4 * H)) / np.sqrt(H)
-    b = 0.5 * rng.standard_normal(4 * H)
-    return [a.astype(dtype) for a in (x, h0, c0, Wx, Wh, b)]
+    """x, h0, c0, Wx, Wh, b for an LSTM (G = 4)."""
+    return gated_cell_args(N, T, D, H, 4, states=2, seed=seed, dtype=dtype)
 
 
 def to_torch_lstm(Wx, Wh, b, seed=1):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from cell_inputs import gated_cell_args
 
 from rnnkit.gradcheck import check_backward, rel_error
 from rnnkit.longlag import BASELINE_MSE, adding_problem
@@ -18,13 +19,8 @@ SHAPES = [(2, 3, 4, 5), (1, 1, 3, 1), (3, 4, 2, 3)]  # (N, T, D, H)
 
 
 def make(N, T, D, H, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((N, T, D))
-    h0, c0 = rng.standard_normal((2, N, H))
-    Wx = rng.standard_normal((D, 3 * H)) / np.sqrt(D)
-    Wh = rng.standard_normal((H, 3 * H)) / np.sqrt(H)
-    b = 0.5 * rng.standard_normal(3 * H)
-    return x, h0, c0, Wx, Wh, b
+    """x, h0, c0, Wx, Wh, b for the coupled cell (G = 3: f, g, o)."""
+    return gated_cell_args(N, T, D, H, 3, states=2, seed=seed)
 
 
 def direct_step(x, h, c, Wx, Wh, b):

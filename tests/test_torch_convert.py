@@ -10,21 +10,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from cell_inputs import random_layers  # noqa: E402
+
 import rnnkit.torch as rt  # noqa: E402
-from rnnkit.torch.convert import GATES, TORCH_NN  # noqa: E402
+from rnnkit.torch.convert import TORCH_NN  # noqa: E402
 
 KINDS = ["rnn", "lstm", "gru"]
 MODELS = {"rnn": rt.RNN, "lstm": rt.LSTM, "gru": rt.GRU}
-
-
-def random_layers(rng, kind, D, H, L, dtype=np.float64):
-    G, layers = GATES[kind], []
-    for k in range(L):
-        shapes = {"Wx": (D if k == 0 else H, G * H), "Wh": (H, G * H), "b": (G * H,)}
-        if kind == "gru":
-            shapes["b_hn"] = (H,)
-        layers.append({n: rng.standard_normal(s).astype(dtype) for n, s in shapes.items()})
-    return layers
 
 
 def assert_same_layers(got, want):

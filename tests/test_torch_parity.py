@@ -11,10 +11,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import cell_inputs  # noqa: E402
+
 import rnnkit.torch as rt  # noqa: E402
 from rnnkit import gru, lstm, rnn  # noqa: E402
 from rnnkit.gradcheck import rel_error  # noqa: E402
-from rnnkit.torch.convert import GATES, TORCH_NN, numpy_to_state_dict  # noqa: E402
+from rnnkit.torch.convert import TORCH_NN, numpy_to_state_dict  # noqa: E402
 
 TOL = 1e-10
 KINDS = ["rnn", "lstm", "gru"]
@@ -41,17 +43,8 @@ def no_tf32():
 
 
 def random_layers(rng, kind, D, H, L):
-    """NumPy params for L layers, scaled so that no gate saturates."""
-    G = GATES[kind]
-    layers = []
-    for k in range(L):
-        layer = {"Wx": rng.standard_normal((D if k == 0 else H, G * H)) * 0.5,
-                 "Wh": rng.standard_normal((H, G * H)) * 0.5,
-                 "b": rng.standard_normal(G * H) * 0.5}
-        if kind == "gru":
-            layer["b_hn"] = rng.standard_normal(H) * 0.5
-        layers.append(layer)
-    return layers
+    """NumPy params for L layers, scaled by 0.5 so that no gate saturates."""
+    return cell_inputs.random_layers(rng, kind, D, H, L, scale=0.5)
 
 
 def param_args(kind, layer):
