@@ -5,9 +5,10 @@ out) for ``--budget`` seconds each, and are scored on the same 200,000 held-out 
 
 - ``minchar``: an unbatched vanilla RNN in the style of Karpathy's min-char-rnn, written here:
   column vectors, one sequence of 25 characters at a time, Adagrad, float64;
-- ``numpy-rnn``: ``rnnkit.charlm.CharRNN``, the NumPy reference, batched (N streams of truncated
-  BPTT), Adam, gradient clipping, float32;
-- ``torch-lstm``: ``rnnkit.torch.charlm.CharLM``, an LSTM through ``torch.nn``'s fused kernel.
+- ``numpy-rnn``: ``rnnkit.models.charlm.CharRNN``, the NumPy reference, batched (N streams of
+  truncated BPTT), Adam, gradient clipping, float32;
+- ``torch-lstm``: ``rnnkit.torch.models.charlm.CharLM``, an LSTM through ``torch.nn``'s fused
+  kernel.
 
 Each model runs in its own process (two thread pools in one process fight over the cores), one
 after the other, and the table reports training characters per second and validation bits per
@@ -127,8 +128,8 @@ def run_minchar(budget, train, val, V, H=100, seq=25, lr=0.1):
 
 
 def run_numpy_rnn(budget, train, val, V, H=256, N=32, T=64, lr=2e-3):
-    from rnnkit.charlm import CharRNN, train_charlm
     from rnnkit.data import StreamBatches
+    from rnnkit.models.charlm import CharRNN, train_charlm
     from rnnkit.optim import Adam
 
     model = CharRNN(V, H, "rnn", D=64, rng=np.random.default_rng(0), dtype=np.float32)
@@ -146,7 +147,7 @@ def run_torch_lstm(budget, train, val, V, H=256, N=32, T=64, lr=5e-3):
     import torch
 
     from rnnkit.data import StreamBatches
-    from rnnkit.torch.charlm import CharLM, train_charlm
+    from rnnkit.torch.models.charlm import CharLM, train_charlm
 
     torch.manual_seed(0)
     model = CharLM(V, H, "lstm", D=64)
@@ -183,7 +184,7 @@ def main(argv=None):
     if args.child:
         return child(args.child, args.budget, args.threads)
 
-    from rnnkit.charlm import bigram_bpc, bits_per_char, unigram_bpc
+    from rnnkit.models.charlm import bigram_bpc, bits_per_char, unigram_bpc
 
     vocab, train, val = load_split()
     V = len(vocab)

@@ -2,7 +2,7 @@
 
 Variants, all at T=100, N=32, D=64 and each H:
 
-- ``numpy-f32``, ``numpy-f64``: ``rnnkit.lstm.lstm_forward`` + ``lstm_backward``
+- ``numpy-f32``, ``numpy-f64``: ``rnnkit.cells.lstm.lstm_forward`` + ``lstm_backward``
 - ``loop``: ``rnnkit.torch.LSTM``, the explicit Python loop over time (autograd backward)
 - ``fast``: ``rnnkit.torch.LSTM(fast=True)``, the same weights through torch.nn
 - ``nn``: ``torch.nn.LSTM``, the reference every ratio is taken against
@@ -59,7 +59,7 @@ def matmul_rate(matmul, make, n=1024, reps=5):
 def numpy_worker(Hs):
     import numpy as np
 
-    from rnnkit.lstm import lstm_backward, lstm_forward
+    from rnnkit.cells.lstm import lstm_backward, lstm_forward
 
     rng = np.random.default_rng(0)
     out = {"rate": {}, "times": {}}
@@ -77,7 +77,7 @@ def numpy_worker(Hs):
             dh = rng.standard_normal((N, T, H)).astype(dt)
 
             def run(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh=dh):
-                lstm_backward(dh, lstm_forward(x, h0, Wx, Wh, b)[1])
+                lstm_backward(dh, None, lstm_forward(x, h0, None, Wx, Wh, b)[2])
 
             key = f"cpu|{H}|numpy-{'f32' if dt is np.float32 else 'f64'}"
             cases.append((key, run, lambda: None))

@@ -1,20 +1,21 @@
-"""rnnkit: the library under the book.
+"""rnnkit: the library under the book, grouped by role like the book's table of contents.
 
-The NumPy reference lives in flat modules, one idea each:
+NumPy reference (forward and hand-written backward, exactly the book's equations):
 
-- cells: ``rnn``, ``lstm``, ``gru``, ``lstm_variants`` (the coupled-gate LSTM),
-  ``leaky`` (leaky units), ``layernorm`` (layer norm and a layer-normalised
-  RNN), ``esn`` (echo state networks);
-- pieces around them: ``layers`` (affine, embedding, softmax loss), ``init``,
-  ``optim`` (optimisers and gradient clipping), ``gradcheck``;
-- tasks and data: ``longlag`` (the adding problem), ``data`` (the bundled
-  Shakespeare corpus, vocabularies, batches for truncated BPTT), ``charlm`` (a
-  character language model), ``sample`` (greedy, temperature, top-k).
+- ``cells``: one recurrent cell per module, every one following the contract written in
+  ``rnnkit.cells``: ``rnn``, ``leaky``, ``ln_rnn``, ``lstm``, ``coupled_lstm``, ``gru``, ``mut``;
+- ``models``: what is built from cells: ``charlm`` (character language model), ``esn``
+  (echo state networks);
+- ``tasks``: generated data with known answers: ``adding`` (the adding problem);
+- ``data``: corpora (the bundled Shakespeare), vocabularies, batches for truncated BPTT;
+- ops and tools, one module each: ``layers`` (affine, embedding, softmax loss),
+  ``layernorm`` (the op), ``init``, ``optim`` (optimisers, gradient clipping), ``gradcheck``
+  (finite differences), ``decode`` (greedy, temperature and top-k sampling), ``_checks``
+  (input checks whose errors name the argument).
 
-Every cell has a step and a sequence function, forward returning
-``(out, cache)`` and backward taking ``(dout, cache)``. The torch path is the
-subpackage ``rnnkit.torch``; importing ``rnnkit`` never imports torch. The lab
-tools (generator and grader) are ``rnnkit.labs``.
+The torch path is the subpackage ``rnnkit.torch``, with the same names (``rnnkit.torch.cells``,
+``rnnkit.torch.models``, ``rnnkit.torch.tasks``). Importing ``rnnkit`` never imports torch.
+The lab tools (generator, grader) are a separate package, ``labkit``.
 """
 
 __version__ = "0.1.0"

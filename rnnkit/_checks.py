@@ -9,7 +9,7 @@ lines deeper.
 import numpy as np
 
 __all__ = ["check_float", "check_shape", "check_labels", "dims_from", "check_arrays",
-           "check_upstream"]
+           "check_cell_inputs", "check_upstream"]
 
 
 def check_float(name, x, allow_nan=False):
@@ -35,7 +35,7 @@ def check_float(name, x, allow_nan=False):
     return x
 
 
-def check_shape(name, x, letters, dims):
+def check_shape(name, x, letters, dims, sources=None):
     """Check ``x.shape`` against named dimensions, binding any that are new.
 
     ``letters`` is a string such as ``"NTD"``, one letter per axis (for a
@@ -47,6 +47,8 @@ def check_shape(name, x, letters, dims):
         x: an array.
         letters: one letter per expected axis, e.g. ``"NTD"``.
         dims: dict letter -> int, updated in place with newly seen letters.
+        sources: optional dict letter -> name of the argument a size came from;
+            updated with the letters ``x`` binds, and quoted in the message.
     Returns:
         dims, updated.
     """
@@ -61,18 +63,25 @@ def check_shape(name, x, letters, dims):
         want = dims.get(letter)
         if want is None:
             dims[letter] = size
+            if sources is not None:
+                sources[letter] = name
         elif want != size:
-            known = ", ".join(f"{k}={v}" for k, v in dims.items())
+            if sources is None:
+                known = " (from " + ", ".join(f"{k}={v}" for k, v in dims.items()) + ")"
+            else:  # the sizes that came from other arguments, and which
+                others = [f"{k}={dims[k]} from {sources[k]}" for k in letters
+                          if k in dims and sources.get(k, name) != name]
+                others = list(dict.fromkeys(others))  # a letter may name two axes
+                known = " (" + ", ".join(others) + ")" if others else ""
             want_shape = "(" + ", ".join(str(dims.get(c, "?")) for c in letters) + ")"
             raise ValueError(
-                f"{name}: expected shape {expected_txt} = {want_shape} "
-                f"(from {known}), got {shape}; axis {axis} ({letter}) "
-                f"should be {want}"
+                f"{name}: expected shape {expected_txt} = {want_shape}{known}, got {shape}; "
+                f"axis {axis} ({letter}) should be {want}"
             )
     return dims
 
 
-def dims_from(name, x, letters, dims, gates=1):
+def dims_from(name, x, letters, dims, gates=1, sources=None):
     """Check a parameter array whose last axis holds ``gates`` blocks of size H.
 
     ``letters`` names the axes, the last one standing for one gate's block:
@@ -85,22 +94,35 @@ def dims_from(name, x, letters, dims, gates=1):
         letters: one letter per axis, e.g. ``"DH"`` or ``"H"``.
         dims: dict letter -> int, updated in place.
         gates: G, the number of gate blocks along the last axis.
+        sources: optional dict letter -> argument name, as in :func:`check_shape`.
     Returns:
         dims, updated.
     """
     shape = tuple(np.shape(x))
     last = f"{gates}{letters[-1]}" if gates > 1 else letters[-1]
     expected_txt = "(" + ", ".join(tuple(letters[:-1]) + (last,)) + ")"
-    if len(shape) != len(letters) or shape[-1] % gates:
-        raise ValueError(f"{name}: expected shape {expected_txt}, got {shape}")
-    sub = shape[:-1] + (shape[-1] // gates,)
-    try:
-        check_shape(name, np.broadcast_to(np.empty((), np.uint8), sub), letters, dims)
-    except ValueError:
+
+    def error():
         want = [str(dims.get(c, "?")) for c in letters[:-1]]
         want.append(str(gates * dims[letters[-1]]) if letters[-1] in dims else "?")
-        want = "(" + ", ".join(want) + ")"
-        raise ValueError(f"{name}: expected shape {expected_txt} = {want}, got {shape}") from None
+        want = " = (" + ", ".join(want) + ")" if any(c in dims for c in letters) else ""
+        others = [f"{k}={dims[k]} from {sources[k]}" for k in dict.fromkeys(letters)
+                  if k in (sources or {}) and sources[k] != name]
+        known = " (" + ", ".join(others) + ")" if others else ""
+        return ValueError(f"{name}: expected shape {expected_txt}{want}{known}, got {shape}")
+
+    if len(shape) != len(letters) or shape[-1] % gates:
+        raise error()
+    sub = shape[:-1] + (shape[-1] // gates,)
+    new_dims, new_sources = dict(dims), None if sources is None else dict(sources)
+    try:  # on copies, so that the message quotes only what was known before
+        check_shape(name, np.broadcast_to(np.empty((), np.uint8), sub), letters, new_dims,
+                    new_sources)
+    except ValueError:
+        raise error() from None
+    dims.update(new_dims)
+    if sources is not None:
+        sources.update(new_sources)
     return dims
 
 
@@ -147,8 +169,86 @@ def check_arrays(*specs):
     return dims
 
 
+def check_cell_inputs(x, states, params, step):
+    """Check a recurrent cell's arguments together; return the sizes and the initial states.
+
+    Sizes come from the arguments least likely to be wrong: H and D from the
+    parameters, checked first in the order given (the cells list ``Wh`` first:
+    its shape ``(H, G*H)`` alone fixes H), N from the states that are given
+    (from those ``x`` agrees with, when they disagree), T (and N, when every
+    state is None) from ``x``. The first argument that
+    disagrees is named, with the size expected and the argument it came from;
+    an ``x`` whose first two axes are swapped gets a hint that rnnkit is
+    batch-first. Sequences need T >= 1. The dtype is the one most arrays share
+    (ties go to the parameters); it is the dtype of the result.
+
+    Args:
+        x: the input, (N, D) for a step or (N, T, D) for a sequence.
+        states: ``(name, array or None)`` for each state, each (N, H).
+        params: ``(name, array, letters, gates)`` for each parameter, e.g.
+            ``("Wh", Wh, "HH", 4)`` for ``Wh (H, 4H)``.
+        step: True for a step function (x is (N, D)), False for a sequence.
+    Returns:
+        dims: dict letter -> size, e.g. ``{"H": 5, "D": 3, "N": 2, "T": 7}``.
+        states: tuple of the states, each None replaced by zeros (N, H) of the dtype.
+    """
+    named = [(name, arr) for name, arr, *_ in params]
+    named += [(name, arr) for name, arr in states if arr is not None] + [("x", x)]
+    for name, arr in named:
+        check_float(name, arr)
+    dims, sources = {}, {}
+    for name, arr, letters, gates in params:
+        if gates > 1:
+            dims_from(name, arr, letters, dims, gates, sources)
+        else:
+            check_shape(name, arr, letters, dims, sources)
+    given = [(name, arr) for name, arr in states if arr is not None]
+    if len({arr.shape[:1] for _, arr in given}) > 1 and x.ndim:  # the states disagree on N:
+        given.sort(key=lambda s: s[1].shape[:1] != x.shape[:1])  # trust those x agrees with
+    for name, arr in given:
+        check_shape(name, arr, "NH", dims, sources)
+    _check_x(x, "ND" if step else "NTD", dims, sources)
+    dtypes = [arr.dtype for _, arr in named]
+    dtype = max(dtypes, key=dtypes.count)  # the most common; ties: the first, a parameter's
+    for name, arr in named:
+        if arr.dtype != dtype:
+            holders = ", ".join(n for n, a in named if a.dtype == dtype)
+            raise TypeError(f"{name}: expected dtype {dtype} (the dtype of {holders}), "
+                            f"got {arr.dtype}")
+    zeros = np.zeros((dims["N"], dims["H"]), dtype=dtype)
+    return dims, tuple(zeros.copy() if arr is None else arr for _, arr in states)
+
+
+def _check_x(x, letters, dims, sources):
+    """Check the input of a cell against the sizes the other arguments fixed."""
+    try:
+        check_shape("x", x, letters, dims, sources)
+    except ValueError as err:
+        N, D = dims.get("N"), dims.get("D")
+        if x.ndim == 3 and x.shape[0] != N and x.shape[1] == N and x.shape[2] == D:
+            raise ValueError(f"{err}; time-major? rnnkit is batch-first (N, T, D)") from None
+        raise
+    if letters == "NTD" and dims["T"] == 0:
+        raise ValueError(f"x: expected at least one time step (T >= 1), got shape {x.shape}")
+
+
 def check_upstream(name, d, out, letters):
-    """Check an upstream gradient ``d`` against the forward output ``out`` it belongs to."""
+    """Check the upstream gradient ``d`` of the forward output ``out``; None means zeros.
+
+    Every backward passes each upstream gradient through here, so all report
+    the same way: ``d`` must be a finite float array with ``out``'s shape (axes
+    named by ``letters``, e.g. ``"NTH"``) and dtype.
+
+    Args:
+        name: the argument's name, used in the message.
+        d: the upstream gradient, or None when nothing flows into ``out``.
+        out: the forward output ``d`` belongs to (or an array of its shape and dtype).
+        letters: one letter per axis of ``out``.
+    Returns:
+        d, unchanged (no copy), or zeros like ``out`` when d is None.
+    """
+    if d is None:
+        return np.zeros_like(out)
     check_float(name, d)
     check_shape(name, d, letters, dict(zip(letters, out.shape, strict=True)))
     if d.dtype != out.dtype:

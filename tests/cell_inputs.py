@@ -6,30 +6,9 @@ Importing this module does not import torch (the NumPy tests use it too).
 import numpy as np
 
 
-def gated_cell_args(N, T, D, H, G, *, states=1, b_hn=False, seed=0, dtype=np.float64):
-    """Draw a sequence, initial states and parameters, scaled to keep gates unsaturated.
-
-    Args:
-        N, T, D, H: batch, time, input and hidden sizes.
-        G: gate blocks in the parameters (4 LSTM, 3 GRU or coupled LSTM).
-        states: how many (N, H) initial states (1: h0; 2: h0 and c0).
-        b_hn: also draw the GRU's candidate bias ``b_hn`` (H,), last.
-    Returns:
-        list: x (N, T, D), the states, Wx (D, G*H), Wh (H, G*H), b (G*H,)[, b_hn (H,)].
-    """
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((N, T, D))
-    init = list(rng.standard_normal((states, N, H)))
-    Wx = rng.standard_normal((D, G * H)) / np.sqrt(D)
-    Wh = rng.standard_normal((H, G * H)) / np.sqrt(H)
-    b = 0.5 * rng.standard_normal(G * H)
-    extra = [0.5 * rng.standard_normal(H)] if b_hn else []
-    return [a.astype(dtype) for a in [x, *init, Wx, Wh, b, *extra]]
-
-
 def random_layers(rng, kind, D, H, L, dtype=np.float64, *, scale=1.0):
     """NumPy parameter dicts (``Wx, Wh, b[, b_hn]``) for an L-layer RNN, LSTM or GRU."""
-    from rnnkit.torch.convert import GATES  # torch tests only
+    from rnnkit.torch.layout import GATES  # torch tests only
 
     G, layers = GATES[kind], []
     for k in range(L):
@@ -39,3 +18,31 @@ def random_layers(rng, kind, D, H, L, dtype=np.float64, *, scale=1.0):
         layers.append({n: (scale * rng.standard_normal(s)).astype(dtype)
                        for n, s in shapes.items()})
     return layers
+
+
+def spec_arrays(spec, N, T, D, H, rng, dtype=np.float64):
+    """Draw x (N, T, D), initial states and parameters for any cell of ``rnnkit.cells.CELLS``.
+
+    Weights are scaled by 1/sqrt(fan-in) and biases by 0.5 so that no gate saturates; a
+    leaky unit's ``tau`` lies in [1.5, 4] and a layer norm's ``gamma`` near 1.
+    Returns:
+        x, a list of (N, H) states (one per ``spec.states``), a dict of parameters in the
+        cell's argument order.
+    """
+    x = rng.standard_normal((N, T, D))
+    states = [rng.standard_normal((N, H)) for _ in spec.states]
+    sizes = {"D": D, "H": H}
+    params = {}
+    for name, letters, gates in spec.params:
+        shape = [sizes[c] for c in letters]
+        shape[-1] *= gates
+        if name == "tau":
+            params[name] = 1.5 + 2.5 * rng.random(shape)
+        elif name == "gamma":
+            params[name] = 1.0 + 0.3 * rng.standard_normal(shape)
+        elif len(shape) == 2:
+            params[name] = rng.standard_normal(shape) / np.sqrt(shape[0])
+        else:
+            params[name] = 0.5 * rng.standard_normal(shape)
+    cast = lambda a: a.astype(dtype)  # noqa: E731
+    return cast(x), [cast(s) for s in states], {k: cast(v) for k, v in params.items()}

@@ -1,11 +1,13 @@
-"""rnnkit.charlm (NumPy LM) and rnnkit.torch.charlm (torch LM): gradients, state, parity."""
+"""rnnkit.models.charlm (NumPy) and rnnkit.torch.models.charlm (torch): gradients, state, parity."""
 
 import math
 
 import numpy as np
 import pytest
 
-from rnnkit.charlm import (
+from rnnkit.data import StreamBatches, Vocab
+from rnnkit.gradcheck import numerical_gradient, rel_error
+from rnnkit.models.charlm import (
     CharRNN,
     bigram_bpc,
     bits_per_char,
@@ -13,8 +15,6 @@ from rnnkit.charlm import (
     train_charlm,
     unigram_bpc,
 )
-from rnnkit.data import StreamBatches, Vocab
-from rnnkit.gradcheck import numerical_gradient, rel_error
 from rnnkit.optim import Adam
 
 CASES = [("rnn", None), ("rnn", 3), ("lstm", None), ("lstm", 3)]
@@ -86,14 +86,30 @@ def test_carried_state_equals_one_long_run_and_cuts_the_gradient(cell):
     x, y = rng.integers(0, 5, (2, 8)), rng.integers(0, 5, (2, 8))
     whole, _, end_whole = model.loss(x, y)
     first, _, state = model.loss(x[:, :5], y[:, :5])
+    saved = [s.copy() for s in state]
     second, g2, end = model.loss(x[:, 5:], y[:, 5:], state)
+    assert all(np.array_equal(s, c) for s, c in zip(state, saved, strict=True))  # not modified
     # same function of the text: the carried state is exactly the long run's state
     assert abs((5 * first + 3 * second) / 8 - whole) < 1e-12
     for a, b in zip(end, end_whole, strict=True):
         assert np.array_equal(a, b)
-    # the second window's gradient treats the carried state as a constant
-    _, g2_fresh, _ = model.loss(x[:, 5:], y[:, 5:], tuple(s.copy() for s in state))
-    assert all(np.array_equal(g2[k], g2_fresh[k]) for k in g2)
+
+    # the second window's gradient treats the carried state as a constant: it is the derivative
+    # with the state held fixed, and not the one that also flows back through the first window
+    p = model.params["Wh"]
+
+    def second_window(q, through_first):
+        model.params["Wh"] = q  # the perturbed copy, passed explicitly
+        try:
+            start = model.loss(x[:, :5], y[:, :5])[2] if through_first else state
+            return model.loss(x[:, 5:], y[:, 5:], start)[0]
+        finally:
+            model.params["Wh"] = p
+
+    held = numerical_gradient(lambda q: second_window(q, False), p)
+    through = numerical_gradient(lambda q: second_window(q, True), p)
+    assert rel_error(g2["Wh"], held) < 1e-5
+    assert rel_error(g2["Wh"], through) > 1e-2  # the state does depend on Wh: the cut matters
 
 
 @pytest.mark.parametrize("cell, D", CASES)
@@ -183,7 +199,7 @@ def _copy_into_torch(np_model, torch_model):
 @pytest.mark.parametrize("fast", [True, False])
 def test_torch_charlm_matches_the_numpy_model(cell, fast):
     torch = pytest.importorskip("torch")
-    from rnnkit.torch.charlm import CharLM
+    from rnnkit.torch.models.charlm import CharLM
 
     np_model, x, y, _ = _model_and_batch(cell, 3, seed=8, V=6, H=5, N=3, T=7)
     model = CharLM(6, 5, cell, D=3, fast=fast, dtype=torch.float64)
@@ -207,8 +223,8 @@ def test_torch_charlm_matches_the_numpy_model(cell, fast):
 
 def test_torch_training_carries_state_and_learns():
     torch = pytest.importorskip("torch")
-    from rnnkit.torch.charlm import CharLM
-    from rnnkit.torch.charlm import train_charlm as train_torch
+    from rnnkit.torch.models.charlm import CharLM
+    from rnnkit.torch.models.charlm import train_charlm as train_torch
 
     torch.manual_seed(0)
     threads = torch.get_num_threads()

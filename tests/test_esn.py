@@ -1,4 +1,4 @@
-"""Tests for rnnkit.esn: spectral radius, echo-state property, ridge readout against lstsq."""
+"""rnnkit.models.esn: spectral radius, echo-state property, ridge readout against lstsq."""
 
 import subprocess
 import sys
@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from rnnkit.esn import (
+from rnnkit.models.esn import (
     readout_fit,
     readout_predict,
     reservoir_init,
@@ -107,7 +107,7 @@ def test_bad_inputs_name_the_argument():
 
 def test_numpy_modules_do_not_import_torch():
     code = (
-        "import sys, rnnkit.esn, rnnkit.leaky, rnnkit.layernorm; "
+        "import sys, rnnkit.models.esn, rnnkit.cells.leaky, rnnkit.layernorm; "
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rnnkit.cells.gru import gru_forward
+from rnnkit.cells.lstm import lstm_forward
+from rnnkit.cells.rnn import rnn_forward
 from rnnkit.gradcheck import rel_error
-from rnnkit.gru import gru_forward
-from rnnkit.lstm import lstm_forward
-from rnnkit.rnn import rnn_forward
 
 FIXTURE = Path(__file__).parent / "fixtures" / "expected_arrays.py"
 
@@ -55,8 +55,8 @@ def test_forward_matches_torch_nn_arrays(cell):
     if cell == "rnn":
         h, _ = rnn_forward(X, H0, p["Wx"], p["Wh"], p["b"])
     elif cell == "lstm":
-        h, cache = lstm_forward(X, H0, p["Wx"], p["Wh"], p["b"], c0=C0)
-        assert rel_error(cache.c_n, p["c_n"]) < 1e-12
+        h, c_n, _ = lstm_forward(X, H0, C0, p["Wx"], p["Wh"], p["b"])
+        assert rel_error(c_n, p["c_n"]) < 1e-12
     else:
         h, _ = gru_forward(X, H0, p["Wx"], p["Wh"], p["b"], p["b_hn"])
     assert rel_error(h, p["h"]) < 1e-12

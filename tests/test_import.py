@@ -36,7 +36,8 @@ def _modules_after_import(*names):
 
 
 def test_the_numpy_modules_are_found():
-    for name in ("rnnkit.layers", "rnnkit.rnn", "rnnkit.optim", "rnnkit.init", "rnnkit.gradcheck"):
+    for name in ("rnnkit.layers", "rnnkit.cells.rnn", "rnnkit.optim", "rnnkit.init",
+                 "rnnkit.gradcheck"):
         assert name in NUMPY_MODULES
 
 

@@ -4,7 +4,7 @@ ones with a message that says what was expected."""
 import numpy as np
 import pytest
 
-from rnnkit.labs.checks import (
+from labkit.checks import (
     NotImplementedYet,
     check_close,
     check_grad,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnkit.labs import read_notebook
-from rnnkit.labs.generate import NOTEBOOK_METADATA, MarkerError, generate_lab, main, render
+from labkit import read_notebook
+from labkit.generate import NOTEBOOK_METADATA, MarkerError, generate_lab, main, render
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("lab*.ipynb"))
@@ -28,10 +28,10 @@ def test_labs_one_and_two_exist():
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_committed_lab_is_what_the_generator_makes(solution):
     lab = ROOT / "labs" / solution.name
-    assert lab.exists(), f"{lab} is missing: run python -m rnnkit.labs.generate"
+    assert lab.exists(), f"{lab} is missing: run python -m labkit.generate"
     expected = render(generate_lab(read_notebook(solution), name=str(solution)))
     assert lab.read_text(encoding="utf-8") == expected, (
-        f"{lab} has drifted from {solution}: run python -m rnnkit.labs.generate")
+        f"{lab} has drifted from {solution}: run python -m labkit.generate")
 
 
 def test_check_mode_passes_on_the_repository(capsys):
@@ -180,3 +180,37 @@ def test_check_detects_drift(tmp_path, capsys):
     assert "out of date" in capsys.readouterr().out
     assert lab.read_bytes() == written  # --check writes nothing
     assert main([str(sol)]) == 0 and main(["--check", str(sol)]) == 0
+
+
+def test_paths_default_to_solutions_under_the_current_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 2  # nothing given, nothing here: an error, not a look elsewhere
+    err = capsys.readouterr().err
+    assert "no solutions/lab*.ipynb in" in err and str(tmp_path) in err
+    (tmp_path / "solutions").mkdir()
+    shutil.copy(TINY, tmp_path / "solutions" / TINY.name)
+    assert main([]) == 0
+    assert (tmp_path / "labs" / TINY.name).read_text(encoding="utf-8") == render(
+        generate_lab(read_notebook(TINY)))
+    assert main(["--check"]) == 0
+
+
+def test_out_dir_takes_the_labs_anywhere(tmp_path, capsys):
+    out = tmp_path / "release"
+    assert main([str(TINY), "--out-dir", str(out)]) == 0
+    assert (out / TINY.name).exists() and not (tmp_path / "labs").exists()
+    assert main(["--check", str(TINY), "--out-dir", str(out)]) == 0
+    (out / TINY.name).unlink()
+    capsys.readouterr()
+    assert main(["--check", str(TINY), "--out-dir", str(out)]) == 1
+    assert f"missing; regenerate with python -m labkit.generate {TINY} --out-dir {out}" in (
+        capsys.readouterr().out)
+
+
+def test_help_documents_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "python -m labkit.generate" in text
+    assert "solutions/lab*.ipynb under the current directory" in text
+    assert "labs/ beside each solution's folder" in text

@@ -1,21 +1,27 @@
 """The grader, end to end: real labs (solution, as shipped, one exercise solved) and the failure
 modes on a tiny synthetic lab (hang, kernel death, edited or deleted check cells, syntax errors,
-the global time limit, an unreadable notebook).
+the global time limit, an unreadable notebook, no released lab to compare with); the old command
+``python -m rnnkit.labs.grade``; and the boundary between the packages (rnnkit never imports
+labkit).
 
 Each grading run starts pytest + nbval and one kernel in a subprocess (about 2 s here).
 """
 
 import json
+import os
+import pkgutil
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from rnnkit.labs import cell_exercise, read_notebook
-from rnnkit.labs.generate import generate_lab, render
-from rnnkit.labs.grade import check_cells, grade, main, tampered
+import rnnkit
+from labkit import cell_exercise, read_notebook
+from labkit.generate import generate_lab, render
+from labkit.grade import check_cells, grade, main, tampered
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("lab*.ipynb"))
@@ -143,7 +149,7 @@ def test_kernel_death_is_reported_and_results_written(tiny, tmp_path):
     student = _write(sol, tmp_path / "die.ipynb")
     results = tmp_path / "out" / "results.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "rnnkit.labs.grade", str(student), "--reference", str(ref),
+        [sys.executable, "-m", "labkit.grade", str(student), "--reference", str(ref),
          "--results", str(results), "--cell-timeout", "30", "--timeout", "120"],
         capture_output=True, text=True, timeout=200)
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -208,6 +214,89 @@ def test_unreadable_notebook_gets_zero_and_a_results_file(tiny, tmp_path):
     assert not summary["complete"] and "could not read the notebook" in summary["notes"][0]
     data = json.loads(results.read_text())
     assert data["score"] == 0 and data["max_score"] == 6 and len(data["tests"]) == 3
+
+
+def test_missing_reference_stops_grading_and_names_the_option(tiny, tmp_path, monkeypatch, capsys):
+    sol, _, _ = tiny
+    student = _write(sol, tmp_path / "elsewhere.ipynb")
+    work = tmp_path / "work"  # no labs/ here, so the default reference does not exist
+    work.mkdir()
+    monkeypatch.chdir(work)
+    results = tmp_path / "results.json"
+    assert main([str(student), "--results", str(results)]) == 2
+    out = capsys.readouterr().out
+    assert f"no released lab at {work / 'labs' / 'elsewhere.ipynb'}" in out
+    assert "--reference RELEASED_LAB" in out and "not graded" in out
+    assert re.search(r"^total\s+0 / 6$", out, re.M), out
+    data = json.loads(results.read_text())
+    assert data["score"] == 0 and data["max_score"] == 6 and "--reference" in data["output"]
+    # An explicit reference that does not exist, or is not a notebook, fails the same way.
+    for bad in (tmp_path / "nope.ipynb", _write({"cells": "x"}, tmp_path / "bad.ipynb")):
+        summary = grade(student, reference=bad, results=None)
+        assert not summary["complete"] and summary["score"] == 0, bad
+        assert "--reference" in summary["notes"][-1] and str(bad) in summary["notes"][-1]
+        assert all(e["message"] == "not graded" for e in summary["exercises"])
+
+
+def test_help_documents_the_default_reference(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--reference RELEASED_LAB" in text
+    assert "labs/<NOTEBOOK's file name> under the current directory" in text
+
+
+def test_old_command_still_grades_with_the_default_reference(tmp_path):
+    # The layout of a course folder: python -m rnnkit.labs.grade finds labs/<name> from the cwd.
+    (tmp_path / "solutions").mkdir()
+    shutil.copy(TINY, tmp_path / "solutions" / TINY.name)
+    _release(TINY, tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rnnkit.labs.grade", f"solutions/{TINY.name}",
+         "--results", "out/results.json", "--cell-timeout", "30", "--timeout", "120"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=200)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"reference: {tmp_path / 'labs' / TINY.name}" in proc.stdout
+    assert re.search(r"^total\s+6 / 6$", proc.stdout, re.M), proc.stdout
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["score"] == 6
+    generated = subprocess.run(
+        [sys.executable, "-m", "rnnkit.labs.generate", "--check"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+
+
+# ------------------------------------------------------------ the package boundary
+
+
+def _rnnkit_modules(path=rnnkit.__path__, prefix="rnnkit."):
+    """Every rnnkit module, at any depth, without importing it, except the torch path (it needs
+    torch) and rnnkit.labs (the old commands, which run labkit)."""
+    for m in pkgutil.iter_modules(path, prefix):
+        if m.name in ("rnnkit.torch", "rnnkit.labs"):
+            continue
+        yield m.name
+        if m.ispkg:
+            yield from _rnnkit_modules([os.path.join(m.module_finder.path,
+                                                     m.name.rpartition(".")[2])], m.name + ".")
+
+
+def _loaded_after(*names):
+    code = "import sys\n" + "".join(f"import {n}\n" for n in names) + "print(*sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def test_rnnkit_never_imports_labkit():
+    names = sorted(_rnnkit_modules())
+    assert {"rnnkit.gradcheck", "rnnkit.data"} <= set(names)
+    loaded = _loaded_after("rnnkit", *names)
+    assert set(names) <= loaded
+    assert not any(m == "labkit" or m.startswith("labkit.") for m in loaded), sorted(
+        m for m in loaded if m.startswith("labkit"))
+    # the control: the same probe sees labkit when something imports it
+    assert "labkit.grade" in _loaded_after("labkit.grade")
 
 
 def test_tampered_compares_sources_tags_and_points(tiny):

@@ -1,11 +1,11 @@
-"""rnnkit.sample: greedy, temperature and top-k sampling, priming, seeds, stopping."""
+"""rnnkit.decode: greedy, temperature and top-k sampling, priming, seeds, stopping."""
 
 import numpy as np
 import pytest
 
-from rnnkit.charlm import CharRNN
 from rnnkit.data import Vocab
-from rnnkit.sample import next_char_probs, sample
+from rnnkit.decode import next_char_probs, sample
+from rnnkit.models.charlm import CharRNN
 
 
 class TableModel:
@@ -127,7 +127,7 @@ def test_prime_follows_the_vocabulary_policy():
 
 def test_numpy_and_torch_models_sample_the_same_text():
     torch = pytest.importorskip("torch")
-    from rnnkit.torch.charlm import CharLM
+    from rnnkit.torch.models.charlm import CharLM
 
     rng = np.random.default_rng(4)
     np_model = CharRNN(6, 8, "lstm", D=5, rng=rng)

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from cell_inputs import random_layers  # noqa: E402
 
 import rnnkit.torch as rt  # noqa: E402
-from rnnkit.torch.convert import TORCH_NN  # noqa: E402
+from rnnkit.torch.layout import TORCH_NN  # noqa: E402
 
 KINDS = ["rnn", "lstm", "gru"]
 MODELS = {"rnn": rt.RNN, "lstm": rt.LSTM, "gru": rt.GRU}

@@ -5,9 +5,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rnnkit.longlag import adding_problem  # noqa: E402
+from rnnkit.tasks.adding import adding_problem  # noqa: E402
 from rnnkit.torch import GRU, LSTM  # noqa: E402
-from rnnkit.torch.longlag import LastStepRegressor, adding_batches, mse_loss  # noqa: E402
+from rnnkit.torch.tasks.adding import LastStepRegressor, adding_batches, mse_loss  # noqa: E402
 
 
 @pytest.mark.parametrize("rnn", [lambda: LSTM(2, 5), lambda: GRU(2, 5, fast=True)])

@@ -92,8 +92,11 @@ def test_bad_inputs_are_refused_with_clear_messages():
         model(x, h0)
     with pytest.raises(ValueError, match=r"c0: expected shape \(L, N, H\)"):
         model(x, (h0, torch.zeros(1, 2, 4, dtype=F64)))
-    with pytest.raises(ValueError, match=r"h0: expected shape \(L, N, H\).*axis 1 \(N\)"):
+    # N comes from the state when one is given: the batch of x is what disagrees
+    with pytest.raises(ValueError, match=r"x: expected shape \(N, T, D\) = \(3, \?, 3\)"):
         rt.GRU(3, 4, dtype=F64)(x, torch.zeros(1, 3, 4, dtype=F64))
+    with pytest.raises(ValueError, match="fast: LeakyCell has no fused"):
+        rt.Leaky(3, 4, fast=True)
     with pytest.raises(ValueError, match="at least one time step"):
         model(x[:, :0])
     with pytest.raises(ValueError, match="num_layers"):
@@ -113,3 +116,32 @@ def test_cells_check_shapes_at_the_call():
         cell(x, h)
     with pytest.raises(ValueError, match=r"h_prev: expected shape \(N, H\)"):
         rt.GRUCell(3, 4)(x, torch.zeros(2, 5))
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_coupled_lstm_forget_bias_and_shapes(fast):
+    model = rt.CoupledLSTM(2, 3, forget_bias=1.5, fast=fast)
+    assert torch.equal(model.cells[0].b[:3].detach(), torch.full((3,), 1.5))
+    assert sum(p.numel() for p in model.parameters()) == 3 * 3 * (2 + 3 + 1)
+    out, (h_n, c_n) = model(torch.randn(4, 6, 2))
+    assert out.shape == (4, 6, 3) and h_n.shape == c_n.shape == (1, 4, 3)
+    with pytest.raises(ValueError, match="x: expected shape"):
+        model(torch.randn(4, 6, 3))
+
+
+@pytest.mark.parametrize("model", ["Leaky", "LNRNN"])
+def test_twins_without_a_kernel_start_where_their_numpy_cell_is_neutral(model):
+    """Leaky starts at tau (1 by default: the vanilla RNN), layer norm at gain 1 and shift 0."""
+    m = getattr(rt, model)(3, 4, num_layers=2, dtype=F64)
+    cell = m.cells[1]
+    if model == "Leaky":
+        assert torch.equal(cell.tau.detach(), torch.ones(4, dtype=F64))
+        assert torch.equal(rt.Leaky(3, 4, tau=5).cells[0].tau.detach(), torch.full((4,), 5.0))
+        with pytest.raises(ValueError, match="tau: expected a number >= 1"):
+            rt.Leaky(3, 4, tau=0.5)
+    else:
+        assert torch.equal(cell.gamma.detach(), torch.ones(4, dtype=F64))
+        assert torch.equal(cell.beta.detach(), torch.zeros(4, dtype=F64))
+    out, h_n = m(torch.randn(2, 5, 3, dtype=F64))
+    assert out.shape == (2, 5, 4) and h_n.shape == (2, 2, 4)
+    assert torch.equal(h_n[1], out[:, -1])

@@ -1,8 +1,8 @@
 """Text for character language models: corpora, a character vocabulary, and batches.
 
 - ``load_shakespeare()``: 42 plays and poems (5 MB of ASCII) that ship with rnnkit as
-  ``shakespeare.txt.xz``; rebuilt by ``make_shakespeare.py``, credited in
-  ``SHAKESPEARE_LICENSE.md``. Nothing is downloaded at run time.
+  ``shakespeare.txt.xz``; rebuilt by the repository's ``tools/make_shakespeare.py``,
+  credited in ``SHAKESPEARE_LICENSE.md``. Nothing is downloaded at run time.
 - ``load_python_source()``: a code corpus read from the running Python's own standard
   library (a fixed list of modules), for the interpretable-cell experiment of chapter 5.
 - ``Vocab``: characters <-> integer ids, with an explicit policy for characters it does
@@ -32,7 +32,7 @@ __all__ = [
     "StreamBatches",
 ]
 
-#: sha256 of the decompressed text; ``make_shakespeare.py`` prints it when it rebuilds the file.
+#: sha256 of the decompressed text; ``tools/make_shakespeare.py`` prints it when it rebuilds it.
 SHAKESPEARE_SHA256 = "04decea0dd965df5e6cfc4a538b0c62623aaa3bfd848ac7fad6734e59c96624d"
 
 #: Standard-library modules that make up the code corpus, in this order (each a single file
@@ -62,7 +62,7 @@ def load_shakespeare():
     if digest != SHAKESPEARE_SHA256:
         raise ValueError(
             f"shakespeare.txt.xz: decompressed sha256 {digest}, expected {SHAKESPEARE_SHA256}; "
-            "rebuild it with python -m rnnkit.data.make_shakespeare"
+            "rebuild it with python tools/make_shakespeare.py (in the repository)"
         )
     return data.decode("ascii")
 

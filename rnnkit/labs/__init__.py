@@ -1,71 +1,11 @@
-"""The lab pipeline: solution notebooks in, student labs and grades out.
+"""The old names of the lab commands; the lab machinery is the separate package ``labkit``.
 
-- ``solutions/labNN_<topic>.ipynb`` is the only file a teacher edits. Code
-  between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines is the answer.
-- ``python -m rnnkit.labs.generate`` writes ``labs/labNN_<topic>.ipynb``
-  with each answer replaced by a stub (see :mod:`rnnkit.labs.generate`).
-- Check cells carry two tags, ``exercise-<id>`` and ``points-<n>``;
-  ``python -m rnnkit.labs.grade labs/labNN_<topic>.ipynb`` runs the notebook
-  under pytest + nbval and totals the points (see :mod:`rnnkit.labs.grade`).
-- :mod:`rnnkit.labs.checks` holds the assertion helpers the check cells use.
+The generator, grader, nbval plugin and check helpers live in ``labkit``, apart
+from the RNN library. These modules only keep the commands that students and the
+README already use, and import nothing until run as a command:
 
-Notebooks are read as plain JSON (nbformat 4) so that generating a lab needs
-nothing beyond the standard library.
+- ``python -m rnnkit.labs.grade NOTEBOOK`` is ``python -m labkit.grade NOTEBOOK``;
+- ``python -m rnnkit.labs.generate`` is ``python -m labkit.generate``.
+
+Import from ``labkit`` in code and notebooks (``from labkit.checks import ...``).
 """
-
-import json
-from pathlib import Path
-
-EXERCISE_PREFIX = "exercise-"
-POINTS_PREFIX = "points-"
-
-
-def read_notebook(path, text=None):
-    """Load a notebook (from ``path``, or from ``text`` if given) as a dict.
-
-    Every cell's source becomes one string. Raises ValueError if it is not a notebook.
-    """
-    if text is None:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    try:
-        nb = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise ValueError(f"{path}: not a Jupyter notebook (no 'cells' list)")
-    for cell in nb["cells"]:
-        src = cell.get("source", "")
-        cell["source"] = "".join(src) if isinstance(src, list) else src
-    return nb
-
-
-def cell_tags(cell):
-    tags = cell.get("metadata", {}).get("tags", [])
-    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
-
-
-def cell_exercise(cell):
-    """Return the exercise id a check cell grades (``"1a"`` for ``exercise-1a``), or None."""
-    if cell.get("cell_type") != "code":
-        return None
-    for tag in cell_tags(cell):
-        if tag.startswith(EXERCISE_PREFIX) and len(tag) > len(EXERCISE_PREFIX):
-            return tag[len(EXERCISE_PREFIX):]
-    return None
-
-
-def cell_points(cell):
-    """Return the points a check cell is worth (its ``points-<n>`` tag), 0 if none."""
-    for tag in cell_tags(cell):
-        if tag.startswith(POINTS_PREFIX) and tag[len(POINTS_PREFIX):].isdigit():
-            return int(tag[len(POINTS_PREFIX):])
-    return 0
-
-
-def repo_root():
-    """The folder holding ``solutions/`` and ``labs/``: the cwd if it has one, else the checkout."""
-    cwd = Path.cwd()
-    if (cwd / "solutions").is_dir() or (cwd / "labs").is_dir():
-        return cwd
-    return Path(__file__).resolve().parents[2]

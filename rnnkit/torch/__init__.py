@@ -1,15 +1,17 @@
-"""rnnkit.torch: the torch path of the book, same equations and names as the NumPy reference.
+"""rnnkit.torch: the torch path of the book, the same names and layout as the NumPy reference.
 
-What lives here:
+It mirrors ``rnnkit``:
 
-- ``cells``: ``RNNCell``, ``LSTMCell``, ``GRUCell``, the equations written out, with the
-  NumPy layout ``Wx (D, G*H)``, ``Wh (H, G*H)``, ``b (G*H,)`` (and ``b_hn`` for the GRU)
-  as ``nn.Parameter``s.
-- ``models``: ``RNN``, ``LSTM``, ``GRU`` sequence models over those cells, batch-first,
-  multi-layer, with ``fast=True`` to run the same weights through ``torch.nn`` (cuDNN on GPU).
-- ``convert``: the one place that knows torch's ``(G*H, D)`` layout and two-bias scheme.
-- ``device``: ``pick_device`` and ``seed_everything``.
-- ``train``: ``fit``, a small training loop (clipping, AMP on CUDA, divergence detection).
+- ``cells``: one module per cell, each with the cell (one step) and its batch-first,
+  multi-layer sequence model: ``RNN``, ``LSTM``, ``GRU`` (``fast=True`` runs torch.nn's
+  fused kernels with the same weights), ``CoupledLSTM`` (fused too), ``Leaky``, ``LNRNN``,
+  ``MUT1``-``MUT3``; parameters named and shaped as in ``rnnkit.cells``.
+- ``models``: ``charlm`` (the character LM), ``esn`` (echo state networks).
+- ``tasks``: ``adding`` (the adding problem as tensors, its regressor and loss).
+- ``layout``: the one place that knows torch.nn's ``(G*H, D)`` layout and two-bias scheme
+  (pure, layer by layer); ``convert``: whole modules between NumPy, rnnkit.torch and torch.nn.
+- ``device`` (``pick_device``, ``seed_everything``) and ``train`` (``fit``: clipping, AMP on
+  CUDA, divergence detection).
 
 Importing ``rnnkit`` alone never imports torch; importing this subpackage does.
 """
@@ -22,20 +24,24 @@ except ImportError as err:  # pragma: no cover - exercised in a subprocess by th
         "    pip install torch\n"
         "or, for a smaller CPU-only build,\n"
         "    pip install torch --index-url https://download.pytorch.org/whl/cpu\n"
-        "The NumPy reference (rnnkit.rnn, rnnkit.lstm, rnnkit.gru, ...) works without it."
+        "The NumPy reference (rnnkit.cells, rnnkit.models, ...) works without it."
     ) from err
 
-from rnnkit.torch.cells import GRUCell, LSTMCell, RNNCell
-from rnnkit.torch.convert import (
-    from_torch_nn,
-    load_numpy_params,
-    numpy_params,
-    numpy_to_state_dict,
-    state_dict_to_numpy,
-    to_torch_nn,
+from rnnkit.torch.cells import (
+    GRU,
+    LNRNN,
+    LSTM,
+    MUT,
+    RNN,
+    CoupledLSTM,
+    GRUCell,
+    Leaky,
+    LSTMCell,
+    RNNCell,
 )
+from rnnkit.torch.convert import from_torch_nn, load_numpy_params, numpy_params, to_torch_nn
 from rnnkit.torch.device import pick_device, seed_everything
-from rnnkit.torch.models import GRU, LSTM, RNN
+from rnnkit.torch.layout import numpy_to_state_dict, state_dict_to_numpy
 from rnnkit.torch.train import History, TrainingDiverged, fit
 
 __all__ = [
@@ -45,6 +51,10 @@ __all__ = [
     "RNN",
     "LSTM",
     "GRU",
+    "CoupledLSTM",
+    "Leaky",
+    "LNRNN",
+    "MUT",
     "numpy_params",
     "load_numpy_params",
     "numpy_to_state_dict",

@@ -1,234 +1,72 @@
-"""The one place that knows torch.nn's weight layout, and converts to and from it.
+"""Whole modules across the three representations: NumPy params, rnnkit.torch, torch.nn.
 
-rnnkit keeps one layout everywhere: ``Wx (D, G*H)``, ``Wh (H, G*H)``, ``b (G*H,)``
-(+ ``b_hn (H,)`` for the GRU), so the math reads ``x @ Wx + h_prev @ Wh + b``.
-``torch.nn.RNN/LSTM/GRU`` store, per layer k, ``weight_ih_lk (G*H, D)``,
-``weight_hh_lk (G*H, H)`` and two biases ``bias_ih_lk``, ``bias_hh_lk`` (G*H,), in the
-same gate order (LSTM i, f, g, o; GRU r, z, n). Converting is therefore a transpose,
-plus this bias rule:
+Layer by layer, the conversion is ``rnnkit.torch.layout`` (pure, no models). This module
+moves the numbers of a whole cell or sequence model:
 
-- RNN, LSTM: the two biases are always added, so ``b = bias_ih + bias_hh``; going back,
-  ``bias_ih = b`` and ``bias_hh = 0``.
-- GRU: r and z add both biases, but the candidate n keeps the hidden-side one inside
-  ``r * (h @ Wh_n + b_hn)``. So ``b = bias_ih + [bias_hh_r, bias_hh_z, 0]`` and
-  ``b_hn = bias_hh_n``; going back, ``bias_ih = b`` and ``bias_hh = [0, 0, b_hn]``.
-
-What is exact: NumPy -> torch -> NumPy returns the very same numbers. torch -> NumPy
--> torch keeps every weight and ``bias_ih + bias_hh`` exactly (for the GRU, its r and z
-blocks, and ``bias_ih_n``, ``bias_hh_n`` separately), but not how a sum was split
-between the two biases: the model computes the same function, up to the rounding of
-one addition.
-
-Three representations, one set of numbers: a NumPy params dict per layer
-(``{"Wx", "Wh", "b"[, "b_hn"]}``), the rnnkit.torch cells and models, and
-``torch.nn`` modules or their state dicts.
+- ``numpy_params(module)`` / ``load_numpy_params(module, params)``: rnnkit.torch <-> NumPy,
+  same layout and names, no conversion at all (any cell of ``rnnkit.torch.cells``);
+- ``to_torch_nn(model)`` / ``from_torch_nn(module)``: rnnkit.torch <-> ``torch.nn.RNN/LSTM/
+  GRU``, through each cell's ``torch_nn_weights`` and ``layout.state_dict_to_layers``.
 """
 
 import numpy as np
 import torch
 from torch import nn
 
-from rnnkit._checks import check_float, check_shape, dims_from
+from rnnkit._checks import check_float
+from rnnkit.torch.cells import GRU, LSTM, RNN, Cell, Recurrent
+from rnnkit.torch.layout import state_dict_to_layers
 
-__all__ = [
-    "GATES",
-    "to_torch_layout",
-    "from_torch_layout",
-    "torch_nn_params",
-    "numpy_to_state_dict",
-    "state_dict_to_numpy",
-    "numpy_params",
-    "load_numpy_params",
-    "to_torch_nn",
-    "from_torch_nn",
-]
+__all__ = ["numpy_params", "load_numpy_params", "to_torch_nn", "from_torch_nn"]
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-TORCH_NN = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-NAMES = ("weight_ih_l{}", "weight_hh_l{}", "bias_ih_l{}", "bias_hh_l{}")
+FROM_TORCH_NN = {nn.RNN: ("rnn", RNN), nn.LSTM: ("lstm", LSTM), nn.GRU: ("gru", GRU)}
 
 
-def _gates(kind):
-    if kind not in GATES:
-        raise ValueError(f"kind: expected one of {sorted(GATES)}, got {kind!r}")
-    return GATES[kind]
-
-
-def _copy_t(w):
-    """A contiguous copy of ``w.T``, differentiable (never a view of ``w``)."""
-    return w.t().clone(memory_format=torch.contiguous_format)
-
-
-def to_torch_layout(kind, Wx, Wh, b, b_hn=None):
-    """Convert one layer from rnnkit's layout to torch.nn's, with differentiable ops.
-
-    Args:
-        kind: "rnn", "lstm" or "gru".
-        Wx: (D, G*H) tensor; Wh: (H, G*H); b: (G*H,); b_hn: (H,), GRU only.
-    Returns:
-        (weight_ih (G*H, D), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,)),
-        new tensors (no views of the inputs), so gradients flow back to the inputs.
-    """
-    G = _gates(kind)
-    if (kind == "gru") != (b_hn is not None):
-        raise ValueError(f"b_hn: expected {'a (H,) tensor' if kind == 'gru' else 'None'} "
-                         f"for kind={kind!r}, got {type(b_hn).__name__}")
-    H = Wh.shape[0]
-    if kind == "gru":
-        bias_hh = torch.cat((b.new_zeros(2 * H), b_hn))  # [0, 0, b_hn]
-    else:
-        bias_hh = b.new_zeros(G * H)
-    return _copy_t(Wx), _copy_t(Wh), b.clone(), bias_hh
-
-
-def from_torch_layout(kind, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-    """Convert one layer from torch.nn's layout to rnnkit's (missing biases are zeros).
-
-    Args:
-        kind: "rnn", "lstm" or "gru".
-        weight_ih: (G*H, D) tensor; weight_hh: (G*H, H); bias_ih, bias_hh: (G*H,) or None.
-    Returns:
-        dict with "Wx" (D, G*H), "Wh" (H, G*H), "b" (G*H,) and, for the GRU, "b_hn" (H,).
-    """
-    _gates(kind)
-    H = weight_hh.shape[1]
-    if bias_ih is None:
-        bias_ih = weight_ih.new_zeros(weight_ih.shape[0])
-    if bias_hh is None:
-        bias_hh = weight_ih.new_zeros(weight_ih.shape[0])
-    params = {"Wx": _copy_t(weight_ih), "Wh": _copy_t(weight_hh)}
-    if kind == "gru":
-        params["b"] = torch.cat((bias_ih[: 2 * H] + bias_hh[: 2 * H], bias_ih[2 * H :]))
-        params["b_hn"] = bias_hh[2 * H :].clone()
-    else:
-        params["b"] = bias_ih + bias_hh
-    return params
-
-
-def torch_nn_params(model):
-    """Return ``{"weight_ih_l0": ..., ...}`` built from a model's cells, differentiably.
-
-    This is what ``fast=True`` feeds to ``torch.nn`` on every call, so the gradients of
-    the fast path land on the model's own ``Wx``, ``Wh``, ``b`` (and ``b_hn``).
-    """
-    out = {}
-    for k, cell in enumerate(model.cells):
-        args = (cell.Wx, cell.Wh, cell.b) + ((cell.b_hn,) if model.kind == "gru" else ())
-        for name, tensor in zip(NAMES, to_torch_layout(model.kind, *args), strict=True):
-            out[name.format(k)] = tensor
-    return out
-
-
-def _as_layers(params):
-    if isinstance(params, dict):
-        return [params]
-    if isinstance(params, (list, tuple)) and params and all(isinstance(p, dict) for p in params):
-        return list(params)
-    raise TypeError(f"params: expected a dict or a list of dicts (one per layer), got "
-                    f"{type(params).__name__}")
-
-
-def _check_numpy_layers(kind, layers):
-    """Validate NumPy layer dicts: keys, float dtypes, shapes, and D = H above layer 0."""
-    G = _gates(kind)
-    keys = {"Wx", "Wh", "b"} | ({"b_hn"} if kind == "gru" else set())
-    H = None
-    for k, layer in enumerate(layers):
-        if set(layer) != keys:
-            raise ValueError(f"params[{k}]: expected keys {sorted(keys)}, got {sorted(layer)}")
-        dims = {} if k == 0 else {"D": H, "H": H}
-        for name, letters in (("Wx", "DH"), ("Wh", "HH"), ("b", "H")):
-            check_float(f"params[{k}][{name!r}]", layer[name])
-            dims_from(f"params[{k}][{name!r}]", layer[name], letters, dims, gates=G)
-        if kind == "gru":
-            check_float(f"params[{k}]['b_hn']", layer["b_hn"])
-            check_shape(f"params[{k}]['b_hn']", layer["b_hn"], "H", dims)
-        H = dims["H"]
-
-
-def numpy_to_state_dict(kind, params):
-    """Convert NumPy params to a ``torch.nn.RNN/LSTM/GRU`` state dict.
-
-    Args:
-        kind: "rnn", "lstm" or "gru".
-        params: one dict ``{"Wx" (D, G*H), "Wh" (H, G*H), "b" (G*H,)[, "b_hn" (H,)]}``
-            or a list of them, one per layer (layer k > 0 has D = H).
-    Returns:
-        dict ``weight_ih_l{k}`` (G*H, D), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}``,
-        ``bias_hh_l{k}`` (G*H,) of CPU tensors, the arrays' dtype, for ``load_state_dict``.
-    """
-    layers = _as_layers(params)
-    _check_numpy_layers(kind, layers)
-    out = {}
-    for k, layer in enumerate(layers):
-        args = [torch.from_numpy(np.asarray(layer[n])) for n in ("Wx", "Wh", "b", "b_hn")
-                if n in layer]
-        for name, tensor in zip(NAMES, to_torch_layout(kind, *args), strict=True):
-            out[name.format(k)] = tensor
-    return out
-
-
-def _torch_layers(kind, state_dict):
-    """Read every layer of a torch.nn state dict into rnnkit-layout tensor dicts."""
-    odd = [k for k in state_dict if k.endswith("_reverse") or k.startswith("weight_hr")]
-    if odd:
-        raise ValueError(f"state_dict: bidirectional or projected RNNs are not supported, "
-                         f"found {odd[:2]}")
-    layers, k = [], 0
-    while f"weight_ih_l{k}" in state_dict:
-        tensors = [state_dict.get(name.format(k)) for name in NAMES]
-        layers.append(from_torch_layout(kind, *[t if t is None else t.detach() for t in tensors]))
-        k += 1
-    if not layers:
-        raise ValueError(f"state_dict: expected keys weight_ih_l0, weight_hh_l0, ..., got "
-                         f"{list(state_dict)[:4]}")
-    return layers
-
-
-def state_dict_to_numpy(kind, state_dict):
-    """Convert a ``torch.nn.RNN/LSTM/GRU`` state dict (or module) to NumPy params.
-
-    Args:
-        kind: "rnn", "lstm" or "gru".
-        state_dict: a state dict, or the module itself; unidirectional, no projection.
-    Returns:
-        list of dicts, one per layer: "Wx" (D, G*H), "Wh" (H, G*H), "b" (G*H,)[, "b_hn" (H,)].
-    """
-    if isinstance(state_dict, nn.Module):
-        state_dict = state_dict.state_dict()
-    layers = _torch_layers(kind, state_dict)
-    return [{n: t.cpu().numpy() for n, t in layer.items()} for layer in layers]
+def _cells(module, name="module"):
+    if isinstance(module, Recurrent):
+        return list(module.cells)
+    if isinstance(module, Cell):
+        return [module]
+    raise TypeError(f"{name}: expected an rnnkit.torch cell or sequence model, got "
+                    f"{type(module).__name__}")
 
 
 def numpy_params(module):
     """Copy a cell's or model's parameters out as NumPy arrays (same layout, no conversion).
 
     Returns:
-        for a cell, one dict ``{"Wx", "Wh", "b"[, "b_hn"]}``; for a model, a list of them.
+        for a cell, one dict of its parameters by name (``{"Wx", "Wh", "b"}`` for the LSTM);
+        for a sequence model, a list of them, one per layer.
     """
-    cells = getattr(module, "cells", None)
-    if cells is None:
-        return {n: p.detach().cpu().numpy().copy() for n, p in module.named_parameters()}
-    return [numpy_params(cell) for cell in cells]
+    layers = [{n: p.detach().cpu().numpy().copy() for n, p in cell.named_parameters()}
+              for cell in _cells(module)]
+    return layers if isinstance(module, Recurrent) else layers[0]
 
 
 def load_numpy_params(module, params):
     """Copy NumPy params into a cell (one dict) or a model (a list of dicts), in place.
 
-    Values are cast to the module's dtype and device; shapes must match exactly.
+    Names and shapes must match the module's exactly; values are cast to its dtype and device.
     """
-    cells = getattr(module, "cells", None)
-    layers = _as_layers(params)
-    targets = [module] if cells is None else list(cells)
-    if len(layers) != len(targets):
-        raise ValueError(f"params: expected {len(targets)} layer(s), got {len(layers)}")
-    _check_numpy_layers(targets[0].kind, layers)
+    cells = _cells(module)
+    layers = [params] if isinstance(params, dict) else params
+    if not (isinstance(layers, (list, tuple)) and all(isinstance(p, dict) for p in layers)):
+        raise TypeError(f"params: expected a dict or a list of dicts (one per layer), got "
+                        f"{type(params).__name__}")
+    if len(layers) != len(cells):
+        raise ValueError(f"params: expected {len(cells)} layer(s), got {len(layers)}")
+    for k, (cell, layer) in enumerate(zip(cells, layers, strict=True)):
+        names = dict(cell.named_parameters())
+        if set(layer) != set(names):
+            raise ValueError(f"params[{k}]: expected keys {sorted(names)}, got {sorted(layer)}")
+        for name, p in names.items():
+            check_float(f"params[{k}][{name!r}]", layer[name])
+            if tuple(layer[name].shape) != tuple(p.shape):
+                raise ValueError(f"params[{k}][{name!r}]: expected shape {tuple(p.shape)}, "
+                                 f"got {layer[name].shape}")
     with torch.no_grad():
-        for k, (cell, layer) in enumerate(zip(targets, layers, strict=True)):
+        for cell, layer in zip(cells, layers, strict=True):
             for name, p in cell.named_parameters():
-                if tuple(layer[name].shape) != tuple(p.shape):
-                    raise ValueError(f"params[{k}][{name!r}]: expected shape {tuple(p.shape)}, "
-                                     f"got {layer[name].shape}")
                 p.copy_(torch.from_numpy(np.asarray(layer[name])))
     return module
 
@@ -236,14 +74,18 @@ def load_numpy_params(module, params):
 def to_torch_nn(model):
     """Return a ``torch.nn.RNN/LSTM/GRU`` (batch_first) computing the same function.
 
-    The new module lives on the model's device and dtype and owns copies of the weights.
+    Works for every model whose cell has a fused kernel (``fast=True`` is allowed); the new
+    module lives on the model's device and dtype and owns copies of the weights.
     """
-    p = model.cells[0].Wx
-    cls = TORCH_NN[model.kind]
-    module = cls(model.input_size, model.hidden_size, num_layers=model.num_layers,
-                 batch_first=True, device=p.device, dtype=p.dtype)
+    if not (isinstance(model, Recurrent) and model.cell_class.torch_nn is not None):
+        raise TypeError(f"model: expected an rnnkit.torch sequence model with a torch.nn "
+                        f"kernel (RNN, LSTM, GRU, CoupledLSTM), got {type(model).__name__}")
+    p = next(model.parameters())
+    module = model.cell_class.torch_nn(model.input_size, model.hidden_size,
+                                       num_layers=model.num_layers, batch_first=True,
+                                       device=p.device, dtype=p.dtype)
     with torch.no_grad():
-        module.load_state_dict(torch_nn_params(model))
+        module.load_state_dict(model.torch_nn_params())
     return module
 
 
@@ -254,21 +96,18 @@ def from_torch_nn(module, fast=False):
         module: ``torch.nn.RNN`` (tanh), ``LSTM`` or ``GRU``; unidirectional, no projection.
         fast: passed to the new model.
     """
-    from rnnkit.torch.models import GRU, LSTM, RNN  # models import this module
-
-    kinds = {nn.LSTM: ("lstm", LSTM), nn.GRU: ("gru", GRU), nn.RNN: ("rnn", RNN)}
-    if type(module) not in kinds:
+    if type(module) not in FROM_TORCH_NN:
         raise TypeError(f"module: expected torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
     if getattr(module, "nonlinearity", "tanh") != "tanh":
         raise ValueError(f"module: only the tanh RNN is supported, got {module.nonlinearity}")
     if module.bidirectional or module.proj_size:
         raise ValueError("module: bidirectional or projected RNNs are not supported")
-    kind, cls = kinds[type(module)]
+    kind, cls = FROM_TORCH_NN[type(module)]
     p = module.weight_ih_l0
     model = cls(module.input_size, module.hidden_size, num_layers=module.num_layers,
                 fast=fast, device=p.device, dtype=p.dtype)
     with torch.no_grad():
-        layers = _torch_layers(kind, module.state_dict())
+        layers = state_dict_to_layers(kind, module.state_dict())
         for cell, layer in zip(model.cells, layers, strict=True):
             for name, param in cell.named_parameters():
                 param.copy_(layer[name])

@@ -1,4 +1,4 @@
-"""pytest plugin the grader loads with ``-p rnnkit.labs.plugin`` (never auto-loaded).
+"""pytest plugin the grader loads with ``-p labkit.plugin`` (never auto-loaded).
 
 On top of nbval (one test item per code cell) it
 
@@ -11,7 +11,7 @@ On top of nbval (one test item per code cell) it
   but when the interrupt worked the kernel is fine, so the mark is dropped;
 - notices a dead kernel within a second instead of waiting for the cell
   timeout (it polls ``is_alive`` while waiting for the reply);
-- appends one JSON line per event to the file named by ``$RNNKIT_GRADE_LOG``
+- appends one JSON line per event to the file named by ``$LABKIT_GRADE_LOG``
   as it goes, so a grader that kills pytest still knows what was graded;
 - totals the points per exercise (all of an exercise's check cells must pass;
   xfail and skip earn nothing) and prints them at the end of the run.
@@ -29,9 +29,9 @@ from queue import Empty
 
 import pytest
 
-from rnnkit.labs import cell_exercise, cell_points
+from labkit import cell_exercise, cell_points
 
-LOG_ENV = "RNNKIT_GRADE_LOG"
+LOG_ENV = "LABKIT_GRADE_LOG"
 _POLL_S = 0.5
 _SYNTAX = ("SyntaxError", "IndentationError", "TabError")
 _NOT_IMPLEMENTED = ("NotImplementedError", "NotImplementedYet")
@@ -119,10 +119,10 @@ def pytest_runtest_setup(item):
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item):
     kernel = getattr(getattr(item, "parent", None), "kernel", None)
-    if kernel is None or getattr(kernel, "_rnnkit_patched", False):
+    if kernel is None or getattr(kernel, "_labkit_patched", False):
         return
     kernel.await_reply = functools.partial(_await_reply, kernel)
-    kernel._rnnkit_patched = True
+    kernel._labkit_patched = True
     process = getattr(getattr(getattr(kernel, "km", None), "provisioner", None), "process", None)
     if process is not None:
         _log({"event": "kernel", "pid": process.pid})

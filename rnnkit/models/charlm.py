@@ -3,18 +3,18 @@
 The model (book chapter 5) reads one character per step and predicts the next::
 
     x_t  = onehot(c_t)            or  W_embed[c_t]           (N, T, D)
-    h_t  = cell(x_t, h_{t-1})     rnnkit.rnn or rnnkit.lstm  (N, T, H)
+    h_t  = cell(x_t, h_{t-1})     rnnkit.cells.rnn or rnnkit.cells.lstm  (N, T, H)
     s_t  = h_t @ W_out + b_out    temporal affine            (N, T, V)
     loss = mean over n, t of -log softmax(s_t)[c_{t+1}]      nats per character
 
 Training is teacher-forced (the true previous character is the input, never the
 model's own guess) with truncated BPTT: ``loss`` returns the final state, the caller
 passes it into the next batch's ``loss`` (see ``rnnkit.data.StreamBatches``), and the
-gradient stops at the batch boundary because ``dh0`` is dropped.
+gradient stops at the batch boundary because ``dh0`` (and ``dc0``) are dropped.
 
 ``unigram_bpc`` and ``bigram_bpc`` are count models on the same split: a recurrent model
 that does not beat the bigram has learned nothing a table of pairs could not.
-``rnnkit.torch.charlm`` has the same model on the torch path; ``rnnkit.sample`` samples
+``rnnkit.torch.models.charlm`` has the same model on the torch path; ``rnnkit.decode`` samples
 from either.
 """
 
@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from rnnkit.cells.lstm import lstm_backward, lstm_forward, lstm_step_forward
+from rnnkit.cells.rnn import rnn_backward, rnn_forward, rnn_step_forward
 from rnnkit.data import StreamBatches
 from rnnkit.init import init_rnn_params, lstm_forget_bias, xavier_uniform
 from rnnkit.layers import (
@@ -33,9 +35,7 @@ from rnnkit.layers import (
     word_embedding_backward,
     word_embedding_forward,
 )
-from rnnkit.lstm import lstm_backward, lstm_forward, lstm_step_forward
 from rnnkit.optim import clip_grad_norm
-from rnnkit.rnn import rnn_backward, rnn_forward, rnn_step_forward
 
 __all__ = ["CharRNN", "train_charlm", "bits_per_char", "perplexity", "unigram_bpc",
            "bigram_bpc"]
@@ -103,8 +103,8 @@ class CharRNN:
             h, cell_cache = rnn_forward(inp, state[0], p["Wx"], p["Wh"], p["b"])
             new_state = (h[:, -1].copy(),)
         else:
-            h, cell_cache = lstm_forward(inp, state[0], p["Wx"], p["Wh"], p["b"], c0=state[1])
-            new_state = (h[:, -1].copy(), cell_cache.c_n.copy())
+            h, c_n, cell_cache = lstm_forward(inp, *state, p["Wx"], p["Wh"], p["b"])
+            new_state = (h[:, -1].copy(), c_n.copy())
         scores, aff_cache = temporal_affine_forward(h, p["W_out"], p["b_out"])  # (N, T, V)
         return scores, new_state, (emb_cache, cell_cache, aff_cache)
 
@@ -128,8 +128,10 @@ class CharRNN:
         loss, dscores = loss / T, dscores / T  # per character
         g = {}
         dh, g["W_out"], g["b_out"] = temporal_affine_backward(dscores, aff_cache)
-        backward = rnn_backward if self.cell == "rnn" else lstm_backward
-        dinp, _dh0, g["Wx"], g["Wh"], g["b"] = backward(dh, cell_cache)  # _dh0: the cut
+        if self.cell == "rnn":
+            dinp, _dh0, g["Wx"], g["Wh"], g["b"] = rnn_backward(dh, cell_cache)  # _dh0: the cut
+        else:  # the loss reads c only through h: no gradient into c_n
+            dinp, _dh0, _dc0, g["Wx"], g["Wh"], g["b"] = lstm_backward(dh, None, cell_cache)
         if self.D is not None:
             g["W_embed"] = word_embedding_backward(dinp, emb_cache)
         return loss, {k: g[k] for k in self.params}, new_state

@@ -1,10 +1,11 @@
 """The LSTM cell in NumPy: step and sequence, forward and hand-written backward.
 
 The equations are PyTorch's (``torch.nn.LSTM``), gate order i, f, g, o, so
-converting weights is a transpose. Book chapter 8 derives the backward pass;
-each chain-rule step below carries a comment naming the step.
+converting weights is a transpose. Book chapter 8 writes them as
+(eq-ch08-gates) to (eq-ch08-hidden) and derives the backward pass as
+(eq-ch08-dc) to (eq-ch08-dparams); the code below carries those labels.
 
-The sequence functions compute the input projection ``x @ Wx`` for all time
+The sequence functions compute the input projection ``x @ Wx + b`` for all time
 steps in one matmul and accumulate ``dWx``, ``dWh``, ``db`` and ``dx`` with one
 matmul each after the loop over time. What remains inside the loop, the
 ``h_prev @ Wh`` product and the elementwise gate algebra, is inherently
@@ -16,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._checks import check_arrays, check_float, check_shape
+from rnnkit._checks import check_cell_inputs, check_upstream
 from rnnkit.layers import sigmoid
 
 __all__ = [
@@ -46,9 +47,8 @@ class LSTMCache(NamedTuple):
 class LSTMSeqCache(NamedTuple):
     """What ``lstm_backward`` needs from a whole sequence; every field an array.
 
-    The hidden and cell states of every step are kept, so the final state to
-    carry into the next batch (truncated BPTT) is ``h[:, -1]`` and
-    ``cache.c_n`` (the same array as ``cache.c[:, -1]``), torch's ``(h_n, c_n)``.
+    The hidden and cell states of every step are kept: ``h[:, -1]`` and
+    ``c[:, -1]`` are the final states that ``lstm_forward`` returns.
     """
 
     x: np.ndarray  # (N, T, D)
@@ -68,38 +68,37 @@ class LSTMSeqCache(NamedTuple):
 
 
 def _validate(x, h_prev, c_prev, Wx, Wh, b, step):
-    """Check every argument once, at a public entry point; return the dims."""
-    h_name, c_name = ("h_prev", "c_prev") if step else ("h0", "c0")
-    return check_arrays(("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH"),
-                        (c_name, c_prev, "NH"), ("Wx", Wx, "DH", G), ("Wh", Wh, "HH", G),
-                        ("b", b, "H", G))
+    """Check every argument once, at a public entry point; return ``(dims, h_prev, c_prev)``."""
+    dims, (h_prev, c_prev) = check_cell_inputs(
+        x, [("h_prev", h_prev), ("c_prev", c_prev)] if step else [("h0", h_prev), ("c0", c_prev)],
+        [("Wh", Wh, "HH", G), ("Wx", Wx, "DH", G), ("b", b, "H", G)], step)
+    return dims, h_prev, c_prev
 
 
 def _step(xw, h_prev, c_prev, Wh):
     """One step from the precomputed input projection ``xw = x @ Wx + b`` (N, 4H)."""
-    H = h_prev.shape[1]
-    a = xw + h_prev @ Wh  # (N, 4H) pre-activations
-    ifgo = np.empty_like(a)
-    ifgo[:, : 2 * H] = sigmoid(a[:, : 2 * H])  # i, f
-    ifgo[:, 2 * H : 3 * H] = np.tanh(a[:, 2 * H : 3 * H])  # g
-    ifgo[:, 3 * H :] = sigmoid(a[:, 3 * H :])  # o
-    i, f, g, o = np.split(ifgo, G, axis=1)
-    c_next = f * c_prev + i * g  # (N, H)
+    a = xw + h_prev @ Wh  # (N, 4H) pre-activations of the four blocks
+    a_i, a_f, a_g, a_o = np.split(a, G, axis=1)
+    i = sigmoid(a_i)  # input gate     (eq-ch08-gates)
+    f = sigmoid(a_f)  # forget gate
+    g = np.tanh(a_g)  # candidate
+    o = sigmoid(a_o)  # output gate
+    c_next = f * c_prev + i * g  # (eq-ch08-cell)
     tanh_c = np.tanh(c_next)
-    h_next = o * tanh_c  # (N, H)
-    return h_next, c_next, ifgo, tanh_c
+    h_next = o * tanh_c  # (eq-ch08-hidden)
+    return h_next, c_next, np.concatenate((i, f, g, o), axis=1), tanh_c
 
 
 def _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c):
     """Backprop one step down to the pre-activations; return ``(da, dc_prev)``."""
     i, f, g, o = np.split(ifgo, G, axis=1)
     do = dh_next * tanh_c  # backprop h = o * tanh(c) into o
-    dc = dc_next + dh_next * o * (1 - tanh_c**2)  # ... and into c, through tanh
-    df = dc * c_prev  # backprop c = f * c_prev + i * g into f
+    dc = dc_next + dh_next * o * (1 - tanh_c**2)  # ... and into c, through tanh (eq-ch08-dc)
+    df = dc * c_prev  # backprop c = f * c_prev + i * g into f (eq-ch08-dcprev)
     di = dc * g  # ... into i
     dg = dc * i  # ... into g
     dc_prev = dc * f  # ... into c_prev: the uninterrupted path
-    da = np.concatenate(  # backprop through sigmoid (i, f, o) and tanh (g)
+    da = np.concatenate(  # backprop through sigmoid (i, f, o) and tanh (g) (eq-ch08-da)
         (di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)), axis=1
     )  # (N, 4H)
     return da, dc_prev
@@ -117,8 +116,8 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
 
     Args:
         x: input, (N, D).
-        h_prev: previous hidden state, (N, H).
-        c_prev: previous cell state, (N, H).
+        h_prev: previous hidden state, (N, H); zeros when None.
+        c_prev: previous cell state, (N, H); zeros when None.
         Wx: input-to-hidden weights, (D, 4H), gate blocks i, f, g, o.
         Wh: hidden-to-hidden weights, (H, 4H).
         b: biases, (4H,).
@@ -127,7 +126,7 @@ def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
         c_next: (N, H).
         cache: ``LSTMCache`` for ``lstm_step_backward``.
     """
-    _validate(x, h_prev, c_prev, Wx, Wh, b, step=True)
+    _, h_prev, c_prev = _validate(x, h_prev, c_prev, Wx, Wh, b, step=True)
     h_next, c_next, ifgo, tanh_c = _step(x @ Wx + b, h_prev, c_prev, Wh)
     return h_next, c_next, LSTMCache(x, h_prev, c_prev, Wx, Wh, ifgo, tanh_c)
 
@@ -136,39 +135,37 @@ def lstm_step_backward(dh_next, dc_next, cache):
     """Backprop one LSTM step (book chapter 8).
 
     Args:
-        dh_next: gradient of the loss with respect to h_next, (N, H).
-        dc_next: gradient with respect to c_next, (N, H).
+        dh_next: gradient of the loss with respect to h_next, (N, H); None: zeros.
+        dc_next: gradient with respect to c_next, (N, H); None: zeros.
         cache: from ``lstm_step_forward``.
     Returns:
         dx (N, D), dh_prev (N, H), dc_prev (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,).
     """
     x, h_prev, c_prev, Wx, Wh, ifgo, tanh_c = cache
-    dims = {"N": h_prev.shape[0], "H": h_prev.shape[1]}
-    for name, arr in (("dh_next", dh_next), ("dc_next", dc_next)):
-        check_float(name, arr)
-        check_shape(name, arr, "NH", dims)
+    # tanh(c_next) has the shape and dtype of both outputs, h_next and c_next
+    dh_next = check_upstream("dh_next", dh_next, tanh_c, "NH")
+    dc_next = check_upstream("dc_next", dc_next, tanh_c, "NH")
     da, dc_prev = _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c)
-    # backprop a = x @ Wx + h_prev @ Wh + b into each of its terms
+    # backprop a = x @ Wx + h_prev @ Wh + b into each of its terms (eq-ch08-dparams)
     return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
 
 
-def lstm_forward(x, h0, Wx, Wh, b, c0=None):
+def lstm_forward(x, h0, c0, Wx, Wh, b):
     """Run an LSTM over a whole sequence: a loop of steps (book chapter 8).
 
     Args:
-        x: inputs, (N, T, D).
-        h0: initial hidden state, (N, H).
-        Wx: (D, 4H); Wh: (H, 4H); b: (4H,); gate blocks i, f, g, o.
+        x: inputs, (N, T, D), T >= 1.
+        h0: initial hidden state, (N, H); zeros when None.
         c0: initial cell state, (N, H); zeros when None.
+        Wx: (D, 4H); Wh: (H, 4H); b: (4H,); gate blocks i, f, g, o.
     Returns:
         h: hidden states for every step, (N, T, H).
-        cache: ``LSTMSeqCache``; ``cache.c_n`` (N, H) is the final cell state,
-            so ``(h[:, -1], cache.c_n)`` is the state to carry into the next batch.
+        c_n: the final cell state, (N, H); ``(h[:, -1], c_n)`` is the state to
+            carry into the next batch, torch's ``(h_n, c_n)``.
+        cache: ``LSTMSeqCache`` for ``lstm_backward``.
     """
-    dims = _validate(x, h0, c0, Wx, Wh, b, step=False)
+    dims, h0, c0 = _validate(x, h0, c0, Wx, Wh, b, step=False)
     N, T, D, H = dims["N"], dims["T"], dims["D"], dims["H"]
-    if c0 is None:
-        c0 = np.zeros_like(h0)
     # input projection for every step in one matmul
     xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, G * H)  # (N, T, 4H)
     h = np.empty((N, T, H), dtype=x.dtype)
@@ -179,31 +176,28 @@ def lstm_forward(x, h0, Wx, Wh, b, c0=None):
     for t in range(T):
         h_prev, c_prev, ifgo[:, t], tanh_c[:, t] = _step(xw[:, t], h_prev, c_prev, Wh)
         h[:, t], c[:, t] = h_prev, c_prev
-    return h, LSTMSeqCache(x, h0, c0, Wx, Wh, h, c, ifgo, tanh_c)
+    return h, c[:, -1], LSTMSeqCache(x, h0, c0, Wx, Wh, h, c, ifgo, tanh_c)
 
 
-def lstm_backward(dh, cache):
+def lstm_backward(dh, dc_n, cache):
     """Backprop through a whole sequence (BPTT; book chapter 8).
 
-    Only ``dh`` flows in: the loss is assumed to depend on the hidden states,
-    not on the final cell state. The gradient with respect to ``c0`` is not
-    returned (under truncated BPTT the carried state's gradient is cut).
-
     Args:
-        dh: gradient of the loss with respect to every hidden state, (N, T, H).
+        dh: gradient of the loss with respect to every hidden state, (N, T, H); None: zeros.
+        dc_n: gradient with respect to the final cell state, (N, H); None when the loss
+            does not read it (the usual case: ``c`` reaches the loss through ``h``).
         cache: from ``lstm_forward``.
     Returns:
-        dx (N, T, D), dh0 (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,).
+        dx (N, T, D), dh0 (N, H), dc0 (N, H), dWx (D, 4H), dWh (H, 4H), db (4H,).
     """
     x, h0, c0, Wx, Wh, h, c, ifgo, tanh_c = cache
     N, T, D = x.shape
-    check_float("dh", dh)
-    check_shape("dh", dh, "NTH", {"N": N, "T": T, "H": h0.shape[1]})
+    dh = check_upstream("dh", dh, h, "NTH")
+    dc_prev = check_upstream("dc_n", dc_n, c[:, -1], "NH")
     c_prevs = np.concatenate((c0[:, None], c[:, :-1]), axis=1)  # (N, T, H) c_0 .. c_{T-1}
     h_prevs = np.concatenate((h0[:, None], h[:, :-1]), axis=1)  # (N, T, H) h_0 .. h_{T-1}
     da = np.empty_like(ifgo)  # (N, T, 4H)
     dh_prev = np.zeros_like(h0)
-    dc_prev = np.zeros_like(c0)
     WhT = np.ascontiguousarray(Wh.T)  # (4H, H); BLAS multiplies a contiguous copy faster
     for t in reversed(range(T)):
         # h_t feeds the loss directly and the next step: the two gradients add
@@ -211,9 +205,9 @@ def lstm_backward(dh, cache):
             dh[:, t] + dh_prev, dc_prev, c_prevs[:, t], ifgo[:, t], tanh_c[:, t]
         )
         dh_prev = da[:, t] @ WhT  # backprop h_prev @ Wh into h_prev
-    # shared weights: their gradients sum over time, one matmul each
+    # shared weights: their gradients sum over time, one matmul each (eq-ch08-dparams)
     da2 = da.reshape(N * T, -1)  # (N*T, 4H)
     dx = (da2 @ Wx.T).reshape(N, T, D)
     dWx = x.reshape(N * T, D).T @ da2
     dWh = h_prevs.reshape(N * T, -1).T @ da2
-    return dx, dh_prev, dWx, dWh, da2.sum(axis=0)
+    return dx, dh_prev, dc_prev, dWx, dWh, da2.sum(axis=0)

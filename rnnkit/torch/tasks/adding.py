@@ -1,4 +1,4 @@
-"""Torch pieces for the adding problem (``rnnkit.longlag``): a last-step regressor and its loss.
+"""Torch pieces for the adding problem (``rnnkit.tasks.adding``): batches, a regressor, its loss.
 
 Book chapters 8 and 9 train every cell they compare on the adding problem the same way: a
 recurrent layer reads the whole sequence, a linear readout maps its last hidden state to one
@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnkit.longlag import adding_problem
+from rnnkit.tasks.adding import adding_problem
 
 __all__ = ["LastStepRegressor", "mse_loss", "adding_batches"]
 

@@ -15,17 +15,42 @@ the tanh, is inherently sequential: a naive loop over time, for reading, not for
 speed (``torch.nn.RNN`` in ``rnnkit.torch`` is the fast path).
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
-from rnnkit._checks import check_arrays, check_upstream
+from rnnkit._checks import check_cell_inputs, check_upstream
 
-__all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"]
+__all__ = ["RNNCache", "RNNSeqCache", "rnn_step_forward", "rnn_step_backward", "rnn_forward",
+           "rnn_backward"]
 
 
-def _validate(x, h_prev, Wx, Wh, b, x_letters, h_name):
-    """Check every argument once, at a public entry point; return the dims."""
-    return check_arrays(("x", x, x_letters), (h_name, h_prev, "NH"), ("Wx", Wx, "DH"),
-                        ("Wh", Wh, "HH"), ("b", b, "H"))
+class RNNCache(NamedTuple):
+    """What ``rnn_step_backward`` needs from one step; every field an array."""
+
+    x: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    Wx: np.ndarray  # (D, H)
+    Wh: np.ndarray  # (H, H)
+    h_next: np.ndarray  # (N, H)
+
+
+class RNNSeqCache(NamedTuple):
+    """What ``rnn_backward`` needs from a whole sequence; every field an array."""
+
+    x: np.ndarray  # (N, T, D)
+    h0: np.ndarray  # (N, H)
+    Wx: np.ndarray  # (D, H)
+    Wh: np.ndarray  # (H, H)
+    h: np.ndarray  # (N, T, H) hidden states h_1 .. h_T
+
+
+def _validate(x, h_prev, Wx, Wh, b, step):
+    """Check every argument once, at a public entry point; return ``(dims, h_prev)``."""
+    dims, (h_prev,) = check_cell_inputs(
+        x, [("h_prev" if step else "h0", h_prev)],
+        [("Wh", Wh, "HH", 1), ("Wx", Wx, "DH", 1), ("b", b, "H", 1)], step)
+    return dims, h_prev
 
 
 def _step(xw, h_prev, Wh):
@@ -48,17 +73,17 @@ def rnn_step_forward(x, h_prev, Wx, Wh, b):
 
     Args:
         x: input, (N, D).
-        h_prev: previous hidden state, (N, H).
+        h_prev: previous hidden state, (N, H); zeros when None.
         Wx: input-to-hidden weights, (D, H).
         Wh: hidden-to-hidden weights, (H, H).
         b: bias, (H,).
     Returns:
-        h_next: next hidden state, (N, H), x's dtype.
-        cache: (x, h_prev, Wx, Wh, h_next) for ``rnn_step_backward``.
+        h_next: next hidden state, (N, H), the weights' dtype.
+        cache: ``RNNCache`` for ``rnn_step_backward``.
     """
-    _validate(x, h_prev, Wx, Wh, b, "ND", "h_prev")
+    _, h_prev = _validate(x, h_prev, Wx, Wh, b, step=True)
     h_next = _step(x @ Wx + b, h_prev, Wh)
-    return h_next, (x, h_prev, Wx, Wh, h_next)
+    return h_next, RNNCache(x, h_prev, Wx, Wh, h_next)
 
 
 def rnn_step_backward(dh_next, cache):
@@ -69,13 +94,13 @@ def rnn_step_backward(dh_next, cache):
     ``db = sum over the batch of da``.
 
     Args:
-        dh_next: gradient of the loss with respect to h_next, (N, H).
+        dh_next: gradient of the loss with respect to h_next, (N, H); None: zeros.
         cache: from ``rnn_step_forward``.
     Returns:
         dx (N, D), dh_prev (N, H), dWx (D, H), dWh (H, H), db (H,).
     """
     x, h_prev, Wx, Wh, h_next = cache
-    check_upstream("dh_next", dh_next, h_next, "NH")
+    dh_next = check_upstream("dh_next", dh_next, h_next, "NH")
     da, dh_prev, dWh = _step_backward(dh_next, h_prev, Wh, h_next)
     # backprop a = x @ Wx + ... + b into its input-side terms
     return da @ Wx.T, dh_prev, x.T @ da, dWh, da.sum(axis=0)
@@ -85,22 +110,22 @@ def rnn_forward(x, h0, Wx, Wh, b):
     """Run a vanilla RNN over a whole sequence: a loop of steps (book chapter 3).
 
     Args:
-        x: inputs, (N, T, D).
-        h0: initial hidden state, (N, H).
+        x: inputs, (N, T, D), T >= 1.
+        h0: initial hidden state, (N, H); zeros when None.
         Wx: (D, H); Wh: (H, H); b: (H,).
     Returns:
-        h: hidden states h_1 .. h_T, (N, T, H), x's dtype; ``h[:, -1]`` is the
-            state to carry into the next batch under truncated BPTT.
-        cache: (x, h0, Wx, Wh, h) for ``rnn_backward``.
+        h: hidden states h_1 .. h_T, (N, T, H), the weights' dtype; ``h[:, -1]`` is
+            the state to carry into the next batch under truncated BPTT.
+        cache: ``RNNSeqCache`` for ``rnn_backward``.
     """
-    dims = _validate(x, h0, Wx, Wh, b, "NTD", "h0")
+    dims, h0 = _validate(x, h0, Wx, Wh, b, step=False)
     N, T, D, H = dims["N"], dims["T"], dims["D"], dims["H"]
     xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, H)  # input side of every step at once
     h = np.empty((N, T, H), dtype=x.dtype)
     h_prev = h0
     for t in range(T):
         h[:, t] = h_prev = _step(xw[:, t], h_prev, Wh)
-    return h, (x, h0, Wx, Wh, h)
+    return h, RNNSeqCache(x, h0, Wx, Wh, h)
 
 
 def rnn_backward(dh, cache):
@@ -111,7 +136,7 @@ def rnn_backward(dh, cache):
     that flows back from step t+1.
 
     Args:
-        dh: upstream gradient for every hidden state, (N, T, H).
+        dh: upstream gradient for every hidden state, (N, T, H); None: zeros.
         cache: from ``rnn_forward``.
     Returns:
         dx (N, T, D), dh0 (N, H), dWx (D, H), dWh (H, H), db (H,).
@@ -119,7 +144,7 @@ def rnn_backward(dh, cache):
     x, h0, Wx, Wh, h = cache
     N, T, D = x.shape
     H = h0.shape[1]
-    check_upstream("dh", dh, h, "NTH")
+    dh = check_upstream("dh", dh, h, "NTH")
     h_prevs = np.concatenate((h0[:, None], h[:, :-1]), axis=1)  # (N, T, H): h_0 .. h_{T-1}
     da = np.empty_like(h)  # (N, T, H) pre-activation gradients
     dh_prev = np.zeros_like(h0)  # nothing flows back from beyond the last step

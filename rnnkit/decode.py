@@ -1,7 +1,7 @@
 """Generating text from a character language model: greedy, temperature and top-k sampling.
 
-One API serves both paths. A model only needs two methods (``rnnkit.charlm.CharRNN``
-and ``rnnkit.torch.charlm.CharLM`` have them)::
+One API serves both paths. A model only needs two methods (``rnnkit.models.charlm.CharRNN``
+and ``rnnkit.torch.models.charlm.CharLM`` have them)::
 
     state = model.init_state(N)
     logits, state = model.step(ids, state)   # ids (N,) ints -> logits (N, V) NumPy floats

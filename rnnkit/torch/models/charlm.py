@@ -1,9 +1,9 @@
 """The character language model on the torch path: embedding, RNN/LSTM/GRU, linear head.
 
-The same model as ``rnnkit.charlm.CharRNN`` (book chapter 5), with autograd for the
+The same model as ``rnnkit.models.charlm.CharRNN`` (book chapter 5), with autograd for the
 backward pass and ``torch.nn``'s fused recurrence (``fast=True``) for speed. It shares
-the data pipeline (``rnnkit.data``) and the sampling API (``rnnkit.sample``): ``step``
-takes and returns NumPy arrays, so ``rnnkit.sample.sample(model, vocab, ...)`` works on
+the data pipeline (``rnnkit.data``) and the sampling API (``rnnkit.decode``): ``step``
+takes and returns NumPy arrays, so ``rnnkit.decode.sample(model, vocab, ...)`` works on
 either path.
 
 Training (``train_charlm``) is truncated BPTT through ``rnnkit.torch.fit``: each batch
@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rnnkit.data import StreamBatches
-from rnnkit.torch.models import GRU, LSTM, RNN
+from rnnkit.torch.cells import GRU, LSTM, RNN
 from rnnkit.torch.train import fit
 
 __all__ = ["CharLM", "train_charlm"]

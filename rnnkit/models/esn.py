@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnkit._checks import check_float, check_shape
-from rnnkit.leaky import leaky_forward
+from rnnkit.cells.leaky import leaky_forward
 
 __all__ = [
     "Reservoir",
@@ -89,11 +89,11 @@ def reservoir_init(D, H, radius=0.9, input_scale=1.0, density=1.0, bias_scale=0.
 def reservoir_states(x, h0, Wx, Wh, b, tau=1.0):
     """Drive the reservoir with ``x`` and return every state.
 
-    With ``tau > 1`` the units are leaky (``rnnkit.leaky``), a common ESN variant.
+    With ``tau > 1`` the units are leaky (``rnnkit.cells.leaky``), a common ESN variant.
 
     Args:
         x: inputs, (N, T, D).
-        h0: initial state, (N, H).
+        h0: initial state, (N, H); zeros when None.
         Wx: (D, H); Wh: (H, H); b: (H,).
         tau: time constant(s) >= 1, a number or (H,).
     Returns:

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._checks import check_arrays, check_float, check_shape
+from rnnkit._checks import check_cell_inputs, check_upstream
 from rnnkit.layers import sigmoid
 
 __all__ = [
@@ -71,11 +71,12 @@ class GRUSeqCache(NamedTuple):
 
 
 def _validate(x, h_prev, Wx, Wh, b, b_hn, step):
-    """Check every argument once, at a public entry point; return the dims."""
-    h_name = "h_prev" if step else "h0"
-    return check_arrays(("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH"),
-                        ("Wx", Wx, "DH", G), ("Wh", Wh, "HH", G), ("b", b, "H", G),
-                        ("b_hn", b_hn, "H"))
+    """Check every argument once, at a public entry point; return ``(dims, h_prev)``."""
+    dims, (h_prev,) = check_cell_inputs(
+        x, [("h_prev" if step else "h0", h_prev)],
+        [("Wh", Wh, "HH", G), ("Wx", Wx, "DH", G), ("b", b, "H", G), ("b_hn", b_hn, "H", 1)],
+        step)
+    return dims, h_prev
 
 
 def _step(xw, h_prev, Wh, b_hn):
@@ -117,7 +118,7 @@ def gru_step_forward(x, h_prev, Wx, Wh, b, b_hn):
 
     Args:
         x: input, (N, D).
-        h_prev: previous hidden state, (N, H).
+        h_prev: previous hidden state, (N, H); zeros when None.
         Wx: input-to-hidden weights, (D, 3H), gate blocks r, z, n.
         Wh: hidden-to-hidden weights, (H, 3H).
         b: biases, (3H,): input plus hidden biases for r and z, input bias for n.
@@ -126,7 +127,7 @@ def gru_step_forward(x, h_prev, Wx, Wh, b, b_hn):
         h_next: (N, H).
         cache: ``GRUCache`` for ``gru_step_backward``.
     """
-    _validate(x, h_prev, Wx, Wh, b, b_hn, step=True)
+    _, h_prev = _validate(x, h_prev, Wx, Wh, b, b_hn, step=True)
     h_next, rzn, hn = _step(x @ Wx + b, h_prev, Wh, b_hn)
     return h_next, GRUCache(x, h_prev, Wx, Wh, rzn, hn)
 
@@ -135,14 +136,13 @@ def gru_step_backward(dh_next, cache):
     """Backprop one GRU step (book chapter 9).
 
     Args:
-        dh_next: gradient of the loss with respect to h_next, (N, H).
+        dh_next: gradient of the loss with respect to h_next, (N, H); None: zeros.
         cache: from ``gru_step_forward``.
     Returns:
         dx (N, D), dh_prev (N, H), dWx (D, 3H), dWh (H, 3H), db (3H,), db_hn (H,).
     """
     x, h_prev, Wx, Wh, rzn, hn = cache
-    check_float("dh_next", dh_next)
-    check_shape("dh_next", dh_next, "NH", {"N": h_prev.shape[0], "H": h_prev.shape[1]})
+    dh_next = check_upstream("dh_next", dh_next, hn, "NH")  # hn: h_next's shape and dtype
     H = h_prev.shape[1]
     dax, dah, dh_direct = _step_backward(dh_next, h_prev, rzn, hn)
     dh_prev = dh_direct + dah @ Wh.T  # both paths from h_prev add
@@ -153,15 +153,15 @@ def gru_forward(x, h0, Wx, Wh, b, b_hn):
     """Run a GRU over a whole sequence: a loop of steps (book chapter 9).
 
     Args:
-        x: inputs, (N, T, D).
-        h0: initial hidden state, (N, H).
+        x: inputs, (N, T, D), T >= 1.
+        h0: initial hidden state, (N, H); zeros when None.
         Wx: (D, 3H); Wh: (H, 3H); b: (3H,); gate blocks r, z, n.
         b_hn: hidden-side bias of the candidate n, (H,).
     Returns:
         h: hidden states for every step, (N, T, H); ``h[:, -1]`` is the final state.
         cache: ``GRUSeqCache`` for ``gru_backward``.
     """
-    dims = _validate(x, h0, Wx, Wh, b, b_hn, step=False)
+    dims, h0 = _validate(x, h0, Wx, Wh, b, b_hn, step=False)
     N, T, D, H = dims["N"], dims["T"], dims["D"], dims["H"]
     # input projection for every step in one matmul
     xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, G * H)  # (N, T, 3H)
@@ -179,7 +179,7 @@ def gru_backward(dh, cache):
     """Backprop through a whole sequence (BPTT; book chapter 9).
 
     Args:
-        dh: gradient of the loss with respect to every hidden state, (N, T, H).
+        dh: gradient of the loss with respect to every hidden state, (N, T, H); None: zeros.
         cache: from ``gru_forward``.
     Returns:
         dx (N, T, D), dh0 (N, H), dWx (D, 3H), dWh (H, 3H), db (3H,), db_hn (H,).
@@ -187,8 +187,7 @@ def gru_backward(dh, cache):
     x, h0, Wx, Wh, h, rzn, hn = cache
     N, T, D = x.shape
     H = h0.shape[1]
-    check_float("dh", dh)
-    check_shape("dh", dh, "NTH", {"N": N, "T": T, "H": H})
+    dh = check_upstream("dh", dh, h, "NTH")
     h_prevs = np.concatenate((h0[:, None], h[:, :-1]), axis=1)  # (N, T, H) h_0 .. h_{T-1}
     dax = np.empty_like(rzn)  # (N, T, 3H)
     dah = np.empty_like(rzn)  # (N, T, 3H)

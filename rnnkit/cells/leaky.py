@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnkit._checks import check_arrays, check_float, check_shape
+from rnnkit._checks import check_cell_inputs, check_float, check_upstream
 
 __all__ = [
     "LeakyCache",
@@ -53,26 +53,27 @@ class LeakySeqCache(NamedTuple):
 
 
 def _validate(x, h_prev, Wx, Wh, b, tau, step):
-    """Check every argument once, at a public entry point; return (dims, tau as an array)."""
-    h_name = "h_prev" if step else "h0"
-    dims = check_arrays(("x", x, "ND" if step else "NTD"), (h_name, h_prev, "NH"),
-                        ("Wx", Wx, "DH"), ("Wh", Wh, "HH"), ("b", b, "H"))
+    """Check every argument once, at a public entry point; return (dims, h_prev, tau array)."""
+    dims, (h_prev,) = check_cell_inputs(
+        x, [("h_prev" if step else "h0", h_prev)],
+        [("Wh", Wh, "HH", 1), ("Wx", Wx, "DH", 1), ("b", b, "H", 1)], step)
     if isinstance(tau, np.ndarray):
         check_float("tau", tau)
         if tau.shape not in ((), (dims["H"],)):
             raise ValueError(
-                f"tau: expected a scalar or shape (H,) = ({dims['H']},), got {tau.shape}"
+                f"tau: expected a scalar or shape (H,) = ({dims['H']},) (H from Wh), "
+                f"got {tau.shape}"
             )
-        if tau.dtype != x.dtype:
-            raise TypeError(f"tau: expected dtype {x.dtype} (the dtype of x), got {tau.dtype}")
+        if tau.dtype != Wh.dtype:
+            raise TypeError(f"tau: expected dtype {Wh.dtype} (the dtype of Wh), got {tau.dtype}")
     elif isinstance(tau, (int, float)) and not isinstance(tau, bool):
-        tau = np.asarray(tau, dtype=x.dtype)
+        tau = np.asarray(tau, dtype=Wh.dtype)
         check_float("tau", tau)
     else:
         raise TypeError(f"tau: expected a number or a float array of shape (H,), got {type(tau)}")
     if np.any(tau < 1):
         raise ValueError(f"tau: expected time constants >= 1, got a minimum of {float(tau.min())}")
-    return dims, tau
+    return dims, h_prev, tau
 
 
 def _step(xw, h_prev, Wh, tau):
@@ -106,7 +107,7 @@ def leaky_step_forward(x, h_prev, Wx, Wh, b, tau):
 
     Args:
         x: input, (N, D).
-        h_prev: previous state, (N, H).
+        h_prev: previous state, (N, H); zeros when None.
         Wx: input-to-hidden weights, (D, H).
         Wh: hidden-to-hidden weights, (H, H).
         b: bias, (H,).
@@ -115,7 +116,7 @@ def leaky_step_forward(x, h_prev, Wx, Wh, b, tau):
         h_next: (N, H).
         cache: ``LeakyCache`` for ``leaky_step_backward``.
     """
-    _, tau_arr = _validate(x, h_prev, Wx, Wh, b, tau, step=True)
+    _, h_prev, tau_arr = _validate(x, h_prev, Wx, Wh, b, tau, step=True)
     h_next, u = _step(x @ Wx + b, h_prev, Wh, tau_arr)
     return h_next, LeakyCache(x, h_prev, Wx, Wh, tau_arr, u)
 
@@ -124,15 +125,14 @@ def leaky_step_backward(dh_next, cache):
     """Backprop one leaky step (book chapter 7).
 
     Args:
-        dh_next: gradient of the loss with respect to h_next, (N, H).
+        dh_next: gradient of the loss with respect to h_next, (N, H); None: zeros.
         cache: from ``leaky_step_forward``.
     Returns:
         dx (N, D), dh_prev (N, H), dWx (D, H), dWh (H, H), db (H,),
         dtau (tau's shape: () or (H,)).
     """
     x, h_prev, Wx, Wh, tau, u = cache
-    check_float("dh_next", dh_next)
-    check_shape("dh_next", dh_next, "NH", {"N": h_prev.shape[0], "H": h_prev.shape[1]})
+    dh_next = check_upstream("dh_next", dh_next, u, "NH")  # u: h_next's shape and dtype
     da, dh_prev, dtau = _step_backward(dh_next, h_prev, u, Wh, tau)
     # backprop a = x @ Wx + h_prev @ Wh + b into each of its terms
     return da @ Wx.T, dh_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0), _sum_like(dtau, tau)
@@ -142,15 +142,15 @@ def leaky_forward(x, h0, Wx, Wh, b, tau):
     """Run a leaky RNN over a whole sequence: a loop of steps (book chapter 7).
 
     Args:
-        x: inputs, (N, T, D).
-        h0: initial state, (N, H).
+        x: inputs, (N, T, D), T >= 1.
+        h0: initial state, (N, H); zeros when None.
         Wx: (D, H); Wh: (H, H); b: (H,).
         tau: time constants >= 1: a number, a 0-d array, or one per unit, (H,).
     Returns:
         h: states for every step, (N, T, H).
         cache: ``LeakySeqCache`` for ``leaky_backward``.
     """
-    dims, tau_arr = _validate(x, h0, Wx, Wh, b, tau, step=False)
+    dims, h0, tau_arr = _validate(x, h0, Wx, Wh, b, tau, step=False)
     N, T, D, H = dims["N"], dims["T"], dims["D"], dims["H"]
     xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, H)  # input projection for every step
     h = np.empty((N, T, H), dtype=x.dtype)
@@ -166,7 +166,7 @@ def leaky_backward(dh, cache):
     """Backprop through a whole sequence (BPTT; book chapter 7).
 
     Args:
-        dh: gradient of the loss with respect to every state, (N, T, H).
+        dh: gradient of the loss with respect to every state, (N, T, H); None: zeros.
         cache: from ``leaky_forward``.
     Returns:
         dx (N, T, D), dh0 (N, H), dWx (D, H), dWh (H, H), db (H,),
@@ -175,8 +175,7 @@ def leaky_backward(dh, cache):
     x, h0, Wx, Wh, tau, h, u = cache
     N, T, D = x.shape
     H = h0.shape[1]
-    check_float("dh", dh)
-    check_shape("dh", dh, "NTH", {"N": N, "T": T, "H": H})
+    dh = check_upstream("dh", dh, h, "NTH")
     h_prevs = np.concatenate((h0[:, None], h[:, :-1]), axis=1)  # (N, T, H) h_0 .. h_{T-1}
     da = np.empty_like(u)  # (N, T, H)
     dtau = np.empty_like(u)  # (N, T, H) per-step terms of the tau gradient
