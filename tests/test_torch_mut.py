@@ -1,7 +1,7 @@
 """Tests for rnnkit.torch.cells.mut: shapes, gradients, the paper's equations evaluated directly.
 
-The reference below is written independently of the module: NumPy, float64, column
-vectors as in Jozefowicz et al. (2015), one example at a time, W acting on the left. The
+The reference, tests/mut_paper.py, is written independently of the module: NumPy, float64,
+column vectors as in Jozefowicz et al. (2015), one example at a time, W acting on the left. The
 NumPy twin's hand-written backward is checked against these cells in tests/test_mut.py.
 """
 
@@ -10,37 +10,17 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from mut_paper import paper_step  # noqa: E402
+
 from rnnkit.gradcheck import rel_error  # noqa: E402
 from rnnkit.torch.cells.mut import CELLS, MUT, MUT1Cell, MUT2Cell, MUT3Cell  # noqa: E402
 
 KINDS = ["mut1", "mut2", "mut3"]
 
 
-def sigm(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-def reference_step(kind, p, x, h):
-    """One MUT step for one example: x (D,), h (H,) column vectors; p maps name -> W (out, in)."""
-    if kind == "mut1":
-        z = sigm(p["W_xz"] @ x + p["b_z"])
-        r = sigm(p["W_xr"] @ x + p["W_hr"] @ h + p["b_r"])
-        cand = np.tanh(p["W_hh"] @ (r * h) + np.tanh(x) + p["b_h"])
-    elif kind == "mut2":
-        z = sigm(p["W_xz"] @ x + p["W_hz"] @ h + p["b_z"])
-        r = sigm(x + p["W_hr"] @ h + p["b_r"])
-        cand = np.tanh(p["W_hh"] @ (r * h) + p["W_xh"] @ x + p["b_h"])
-    else:
-        z = sigm(p["W_xz"] @ x + p["W_hz"] @ np.tanh(h) + p["b_z"])
-        r = sigm(p["W_xr"] @ x + p["W_hr"] @ h + p["b_r"])
-        cand = np.tanh(p["W_hh"] @ (r * h) + p["W_xh"] @ x + p["b_h"])
-    return cand * z + h * (1 - z)
-
-
-def column_params(cell):
-    """The cell's parameters as NumPy, matrices transposed to act on column vectors."""
-    return {n: (t.detach().numpy().T if t.ndim == 2 else t.detach().numpy())
-            for n, t in cell.named_parameters()}
+def rnnkit_params(cell):
+    """The cell's parameters as NumPy arrays, in rnnkit's row layout."""
+    return {n: t.detach().numpy() for n, t in cell.named_parameters()}
 
 
 def make(kind, D, H, seed=0):
@@ -60,8 +40,8 @@ def test_step_matches_the_papers_equations(kind):
     rng = np.random.default_rng(1)
     x, h = rng.standard_normal((N, D)), rng.standard_normal((N, H))
     got = cell(torch.from_numpy(x), torch.from_numpy(h)).detach().numpy()
-    p = column_params(cell)
-    want = np.stack([reference_step(kind, p, x[n], h[n]) for n in range(N)])
+    p = rnnkit_params(cell)
+    want = np.stack([paper_step(kind, p, x[n], h[n]) for n in range(N)])
     assert got.shape == (N, H)
     assert rel_error(got, want) < 1e-12
 
@@ -77,11 +57,11 @@ def test_sequence_matches_the_reference_loop(kind):
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((1, N, H))
     out, h_n = model(torch.from_numpy(x), torch.from_numpy(h0))
     assert out.shape == (N, T, H) and h_n.shape == (1, N, H)
-    p = column_params(model.cells[0])
+    p = rnnkit_params(model.cells[0])
     for n in range(N):
         h = h0[0, n]
         for t in range(T):
-            h = reference_step(kind, p, x[n, t], h)
+            h = paper_step(kind, p, x[n, t], h)
             assert rel_error(out[n, t].detach().numpy(), h) < 1e-12
     assert torch.equal(h_n[0], out[:, -1])
 
