@@ -10,9 +10,17 @@ current directory):
 - ``python -m labkit.generate [SOLUTION...] [--out-dir DIR]`` writes
   ``labs/labNN_<topic>.ipynb`` with each answer replaced by a stub (see
   :mod:`labkit.generate`).
-- Check cells carry two tags, ``exercise-<id>`` and ``points-<n>``;
-  ``python -m labkit.grade NOTEBOOK [--reference RELEASED_LAB]`` runs the
-  notebook under pytest + nbval and totals the points (see :mod:`labkit.grade`).
+- Check cells carry two tags, ``exercise-<id>`` and ``points-<n>``; a check cell
+  also tagged ``hidden`` is a hidden test, left out of the lab. The generator also
+  writes ``labkit/released.json`` (:mod:`labkit.release`): the released labs, their
+  checksums, points, hidden checks and reference policy, the only source the
+  grader trusts.
+- ``python -m labkit.grade NOTEBOOK... [--lab LAB] [--gradebook CSV -j N]`` runs
+  the student's cells in a sandboxed process (:mod:`labkit.sandbox`) and the
+  released check cells in the grader against the student's functions
+  (:mod:`labkit.remote`), and totals the points (see :mod:`labkit.grade`; a class
+  at once: :mod:`labkit.batch`). ``python -m labkit.gradescope LAB`` writes a
+  Gradescope autograder bundle.
 - :mod:`labkit.checks` holds the assertion helpers the check cells use; they
   build on ``rnnkit.gradcheck`` (labkit uses rnnkit; rnnkit never imports labkit).
 

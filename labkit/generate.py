@@ -23,6 +23,13 @@ What changes from ``solutions/X.ipynb`` to ``labs/X.ipynb``:
   The exercise is the one graded by the next check cell (a code cell tagged
   ``exercise-<id>``); the function is the ``def`` enclosing the region;
 - in a markdown cell, the region becomes ``YOUR ANSWER HERE``;
+- a check cell tagged ``hidden`` (with its ``exercise-<id>`` tag) is a hidden test: it is left
+  out of the lab and shipped to the grader in ``labkit/released.json`` instead (see
+  :mod:`labkit.release`), which the generator rewrites with every lab it writes (its
+  checksum, points, given code, hidden checks and the reference policy from the solution's
+  ``metadata.labkit.forbid``). The manifest is ``--manifest JSON``, by default
+  ``labkit/released.json`` beside the labs folder when that folder's parent holds labkit (the
+  course's layout), else none; ``--no-manifest`` leaves it alone;
 - everything else (signatures, docstrings, check cells) is kept; outputs and
   execution counts are cleared, cell metadata keeps only ``tags``, and the
   notebook metadata is a fixed minimal set, so the same solution always
@@ -40,6 +47,7 @@ import sys
 from pathlib import Path
 
 from labkit import cell_exercise, cell_points, read_notebook
+from labkit.release import MANIFEST, is_hidden, lab_entry, load_manifest, write_manifest
 
 __all__ = ["MarkerError", "generate_lab", "render", "lab_path_for", "main"]
 
@@ -116,6 +124,23 @@ def _source_lines(text):
     return text.splitlines(keepends=True)
 
 
+#: The first code cell of every solution, and so of every lab (tests/test_course_pages.py checks
+#: it): on Colab or Binder, where rnnkit is missing, it installs rnnkit and labkit from the
+#: course's repository; where they are importable (a student's machine after ``python3 dev.py
+#: lab``, nbval, the grader's sandbox) it does nothing.
+INSTALL_CELL = """\
+# Colab and Binder start without rnnkit: install it (with labkit) from the course's repository.
+# Where it is already installed (your machine, after `python3 dev.py lab`) this cell does nothing.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("rnnkit") is None or importlib.util.find_spec("labkit") is None:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                           "rnnkit @ git+https://github.com/rnnkit/rnn-course@main"])
+"""
+
+
 def generate_lab(nb, name="notebook"):
     """Return the student lab (a notebook dict) made from the solution notebook ``nb``.
 
@@ -131,6 +156,11 @@ def generate_lab(nb, name="notebook"):
         kind, source = cell.get("cell_type"), cell.get("source", "")
         where = f"{name}: cell {i + 1} ({kind})"
         exercise = cell_exercise(cell)
+        if is_hidden(cell):
+            if exercise is None:
+                raise MarkerError(f"{where}: a cell tagged 'hidden' must also carry its "
+                                  "'exercise-<id>' tag")
+            continue
         if exercise is not None:
             points[exercise] = points.get(exercise, 0) + cell_points(cell)
             if _MENTION.search(source):
@@ -188,6 +218,12 @@ def lab_path_for(solution, out_dir=None):
     return base / solution.name
 
 
+def _default_manifest(lab):
+    """``labkit/released.json`` beside the labs folder, if that is this labkit; else None."""
+    here = Path(lab).resolve().parent.parent / "labkit"
+    return MANIFEST if here.resolve() == MANIFEST.parent.resolve() else None
+
+
 def main(argv=None):
     """Run the command line; return the exit status (0 done, 1 ``--check`` found stale labs,
     2 an error: no notebooks, or one that cannot be read or has bad markers)."""
@@ -203,6 +239,11 @@ def main(argv=None):
                              "current directory)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if any lab differs from what would be written")
+    parser.add_argument("--manifest", metavar="JSON",
+                        help="the grader's manifest of released labs to update (default: "
+                             "labkit/released.json beside the labs folder, if labkit is there)")
+    parser.add_argument("--no-manifest", action="store_true",
+                        help="leave the manifest alone")
     parser.add_argument("--out-dir", metavar="DIR",
                         help="folder for the labs (default: labs/ beside each solution's folder, "
                              "so solutions/X.ipynb -> labs/X.ipynb)")
@@ -213,14 +254,19 @@ def main(argv=None):
               "name the notebooks, or run from the folder that holds solutions/", file=sys.stderr)
         return 2
     again = "" if args.out_dir is None else f" --out-dir {args.out_dir}"
-    stale = []
+    stale, entries = [], {}
     for path in paths:
         try:
-            text = render(generate_lab(read_notebook(path), name=str(path)))
+            solution = read_notebook(path)
+            text = render(generate_lab(solution, name=str(path)))
         except (MarkerError, ValueError, OSError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
         target = lab_path_for(path, args.out_dir)
+        entries[target.name] = lab_entry(text, solution)
+        if not entries[target.name]["forbid"]:
+            print(f"note: {path} states no reference policy (metadata.labkit.forbid): when "
+                  "it is graded, every rnnkit function is available to the student's code")
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if current == text:
             continue
@@ -232,6 +278,19 @@ def main(argv=None):
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
             print(f"wrote {target}")
+    manifest = Path(args.manifest) if args.manifest else _default_manifest(target)
+    if entries and manifest is not None and not args.no_manifest:
+        try:
+            current = load_manifest(manifest)["labs"] if manifest.exists() else {}
+        except ValueError:
+            current = {}
+        if any(current.get(k) != json.loads(json.dumps(v)) for k, v in entries.items()):
+            if args.check:
+                stale.append(manifest)
+                print(f"{manifest}: out of date; regenerate with python -m labkit.generate")
+            else:
+                write_manifest(entries, manifest)
+                print(f"wrote {manifest}")
     return 1 if stale else 0
 
 

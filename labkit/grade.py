@@ -1,335 +1,490 @@
-"""Grade a lab notebook: points per exercise, a table, and a Gradescope ``results.json``.
+"""Grade lab notebooks: points per exercise, a table, Gradescope ``results.json``, a gradebook.
 
 Usage::
 
-    python -m labkit.grade labs/lab01_rnn_forward.ipynb
-    python -m labkit.grade my_lab01.ipynb --reference labs/lab01_rnn_forward.ipynb \\
-        --results out/results.json --cell-timeout 60 --timeout 600
+    python -m labkit.grade labs/lab01_rnn_forward.ipynb          # a student's self-check
+    python -m labkit.grade mine.ipynb --lab lab01_rnn_forward     # a renamed copy
+    python -m labkit.grade submissions/*.ipynb --gradebook grades.csv -j 2   # a class
 
 (``python -m rnnkit.labs.grade`` is the old name of the same command.)
 
-The notebook runs under pytest + nbval in a subprocess (``--nbval-lax
---nbval-current-env``, a per-cell timeout) with :mod:`labkit.plugin`,
-which logs every cell's outcome to a file as it goes. This process owns the
-result: it compares the check cells with the released lab (an edited or
-deleted check cell scores 0 for its exercise), enforces a global time limit,
-and writes ``results.json`` before starting (all zero) and again at the end,
-whatever happened to pytest or the kernel.
+The threat model: a student hands in a notebook (any bytes); the teacher grades it with this
+grader and this project's rnnkit. No submission earns a point its code did not earn.
 
-The released lab (the reference) is the file given with ``--reference``; the
-command line's default, the course's layout, is ``labs/<the notebook's name>``
-under the current directory. Without a readable reference the notebook is not
-graded (exit status 2): the check cells would go unchecked. Grading the
-released file itself compares it with its copy in git's HEAD commit.
+- **What is graded comes from the grader.** The lab is named by ``--lab``, else by the file's
+  name, else by the exercise tags in it; its check cells, points, given code and hidden checks
+  come from the manifest shipped with labkit (:mod:`labkit.release`), never from the
+  submission, a ``labs/`` folder or git. ``--reference FILE`` is accepted only when FILE's
+  checksum is a released lab's. The submission must be plain nbformat 4
+  (:mod:`labkit.notebook`); anything else exits 2 with a one-line reason and a zero
+  ``results.json``.
+- **The student's code runs in a process of its own** (:mod:`labkit.sandbox`): ``python -I
+  -S``, a clean environment, an empty temporary folder holding only the graded notebook, a
+  copy of rnnkit in which the lab's reference answers are stubs, a session (process group) of
+  its own (one such run per distinct reference policy, when an exercise may use what the
+  others may not). It runs the student's code cells (tags and nbval markers stripped) and then only
+  answers calls.
+- **The checks run here**, in the grader's process (:mod:`labkit.remote`): the released check
+  cells call the student's functions through the pipe and compare what comes back with values
+  computed here, with labkit's and rnnkit's own code. Patching helpers, NumPy, builtins,
+  input transformers or ``set_custom_exc`` in the student's process changes nothing here.
+- **Nothing outlives the grading.** This process becomes a child subreaper (Linux), so
+  whatever the student's code forks is re-parented here; before any result is written the
+  student's process group and every remaining descendant are killed. It also marks itself
+  non-dumpable so that other processes of the same user cannot open its ``/proc`` files.
+  ``results.json`` is written (all zero) before the student's code starts and again, atomically,
+  at the end.
+- **Hidden checks** (``--hidden``; class-scale grading and Gradescope turn it on) run after the
+  visible checks of their exercise with ``GRADING_SEED``, a fresh random seed, in their
+  namespace. A self-check runs the visible ones and says how many more run at grading.
 
-An exercise earns its points only if all its check cells pass. Exit status:
-0 full marks, 1 graded with points missing, 2 grading could not finish.
+An exercise earns its points only if all its check cells (hidden ones included) pass. Exit
+status: 0 full marks, 1 graded with points missing, 2 not graded (malformed notebook, unknown
+lab, or grading cut short).
 """
 
 import argparse
+import contextlib
+import hashlib
 import importlib.util
+import io
 import json
 import os
+import secrets
 import signal
-import subprocess
 import sys
 import tempfile
+import threading
 import time
+import warnings
 from pathlib import Path
 
-from labkit import cell_exercise, cell_points, read_notebook
-from labkit.plugin import LOG_ENV, aggregate
+from labkit import cell_exercise
+from labkit.notebook import NotebookError, graded_notebook, load_submission, student_cells
+from labkit.processes import children, guard_process, kill_descendants, write_results
+from labkit.release import (
+    MANIFEST,
+    build_site,
+    given_cell,
+    load_manifest,
+    policy_groups,
+    stub_names,
+)
+from labkit.remote import (
+    ProtocolError,
+    Remote,
+    Student,
+    StudentDied,
+    StudentError,
+    StudentTimeout,
+    describe_error,
+)
 
-__all__ = ["grade", "format_table", "tampered", "committed_copy", "main"]
+__all__ = ["grade", "format_table", "identify_lab", "main"]
 
 DEFAULT_CELL_TIMEOUT = 120.0
 DEFAULT_TIMEOUT = 900.0
-_ROOT_CAUSES = ("syntax", "timeout", "kernel-died")
+MAX_RESTARTS = 3
 
 
-def _normalise(source):
-    """The source with trailing spaces and blank lines at either end removed."""
-    return "\n".join(line.rstrip() for line in source.splitlines()).strip("\n")
+class GradingError(Exception):
+    """Grading cannot start (unknown lab, unreadable manifest): one line for the student."""
 
 
-def _code_cells(nb):
-    return [c for c in nb["cells"] if c.get("cell_type") == "code"]
+class _CheckTimeout(Exception):
+    pass
 
 
-def check_cells(nb):
-    """Map exercise -> list of ``(code cell number from 1, normalised source, points)``."""
-    out = {}
-    for n, cell in enumerate(_code_cells(nb), start=1):
-        ex = cell_exercise(cell)
-        if ex is not None:
-            out.setdefault(ex, []).append((n, _normalise(cell["source"]), cell_points(cell)))
-    return out
+# ------------------------------------------------------------------ identifying the lab
 
 
-def tampered(student, reference):
-    """Map exercise -> message, for each exercise whose check cells differ from the reference."""
-    mine, theirs = check_cells(student), check_cells(reference)
-    found = {}
-    for ex, ref_cells in theirs.items():
-        got = mine.get(ex, [])
-        restore = "restore it from the released lab"
-        if len(got) < len(ref_cells):
-            found[ex] = (f"a check cell of exercise {ex} was deleted (or lost its "
-                         f"'exercise-{ex}' tag): {restore}; the exercise scores 0")
-        elif len(got) > len(ref_cells):
-            found[ex] = (f"exercise {ex} has more check cells than the released lab (a cell "
-                         f"tagged 'exercise-{ex}' was added): remove it; the exercise scores 0")
-        else:
-            for (n, src, pts), (_, ref_src, ref_pts) in zip(got, ref_cells, strict=True):
-                if src != ref_src or pts != ref_pts:
-                    found[ex] = (f"the check cell of exercise {ex} (code cell {n}) was edited: "
-                                 f"{restore}; the exercise scores 0")
-                    break
-    return found
+def _lab_key(name):
+    name = Path(str(name)).name
+    return name if name.endswith(".ipynb") else name + ".ipynb"
 
 
-def own_cells(nb):
-    """Map exercise -> indices (from 0) of the code cells between its check cells and the last."""
-    out, pending = {}, []
-    for i, cell in enumerate(_code_cells(nb)):
-        ex = cell_exercise(cell)
-        if ex is None:
-            pending.append(i)
-        else:
-            out.setdefault(ex, pending)
-            pending = []
-    return out
-
-
-def committed_copy(path):
-    """The notebook at ``path`` as in git's HEAD commit, or None (not in git, not committed)."""
-    path = Path(path).resolve()
-    try:
-        top = subprocess.run(["git", "-C", str(path.parent), "rev-parse", "--show-toplevel"],
-                             capture_output=True, text=True, timeout=30)
-        if top.returncode != 0:
-            return None
-        rel = path.relative_to(Path(top.stdout.strip()).resolve()).as_posix()
-        shown = subprocess.run(["git", "-C", top.stdout.strip(), "show", f"HEAD:{rel}"],
-                               capture_output=True, text=True, timeout=30)
-        if shown.returncode != 0:
-            return None
-        return read_notebook(f"HEAD:{rel}", text=shown.stdout)
-    except (OSError, ValueError, subprocess.SubprocessError):
-        return None
-
-
-def _read_log(path):
-    """Return (cells, records, kernel pids, exit status or None, last cell started or None)."""
-    cells, records, pids, finished, started = [], [], [], None, None
-    if not path.exists():
-        return cells, records, pids, finished, started
-    for line in path.read_text(encoding="utf-8").splitlines():
+def identify_lab(manifest, notebook, raw, lab=None, reference=None):
+    """Return the manifest key of the lab ``notebook`` is a copy of; raise GradingError."""
+    labs = manifest["labs"]
+    names = ", ".join(k[:-6] for k in labs)
+    if lab is not None:
+        if _lab_key(lab) not in labs:
+            raise GradingError(f"--lab {lab}: no such released lab (the labs are: {names})")
+        return _lab_key(lab)
+    if reference is not None:
         try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a kill
-        kind = event.get("event")
-        if kind == "collected":
-            cells = event["cells"]
-        elif kind == "report":
-            records.append(event)
-        elif kind == "kernel":
-            pids.append(event["pid"])
-        elif kind == "finished":
-            finished = event["exitstatus"]
-        elif kind == "start":
-            started = event["cell"]
-    return cells, records, pids, finished, started
-
-
-def _kill(pid, group=False):
+            digest = hashlib.sha256(Path(reference).read_bytes()).hexdigest()
+        except OSError as err:
+            raise GradingError(f"--reference {reference}: cannot read it ({err.strerror}); "
+                               "name the lab with --lab instead") from None
+        for key, entry in labs.items():
+            if entry["sha256"] == digest:
+                return key
+        raise GradingError(f"--reference {reference} is not a released lab (its checksum "
+                           "matches none that labkit ships): name the lab with --lab "
+                           f"(one of {names})")
+    if Path(notebook).name in labs:
+        return Path(notebook).name
+    found = set()
     try:
-        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        nb = load_submission(raw)
+        tags = {cell_exercise(c) for c in nb["cells"]} - {None}
+        found = {k for k, e in labs.items() if tags & set(e["exercises"])}
+    except NotebookError:
         pass
+    if len(found) == 1:
+        return found.pop()
+    raise GradingError(f"cannot tell which lab {Path(notebook).name} is: name it with --lab "
+                       f"(one of {names})")
 
 
-def _import_roots():
-    """Folders from which this process imports labkit and rnnkit (which the check cells use).
-
-    pytest and the kernel run in the notebook's folder, so a package this process found
-    through its own working directory (not installed) needs its folder on ``PYTHONPATH``.
-    """
-    roots = []
-    for name in ("labkit", "rnnkit"):
-        spec = importlib.util.find_spec(name)
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            root = str(Path(location).resolve().parent)
-            if root not in roots:
-                roots.append(root)
-    return roots
+def _package_dir(name):
+    spec = importlib.util.find_spec(name)
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
-def _run_pytest(notebook, workdir, cell_timeout, timeout):
-    """Run nbval on ``notebook``; return ``(exit code or None on timeout, output, log path)``."""
-    log = workdir / "cells.jsonl"
-    ini = workdir / "pytest.ini"
-    ini.write_text("[pytest]\n", encoding="utf-8")
-    env = dict(os.environ)
-    env[LOG_ENV] = str(log)
-    env["PYTHONPATH"] = os.pathsep.join([*_import_roots(), *filter(None, [env.get("PYTHONPATH")])])
-    cmd = [sys.executable, "-m", "pytest", str(notebook), "-c", str(ini),
-           "--rootdir", str(notebook.parent), "--noconftest", "-p", "no:cacheprovider",
-           "-p", "labkit.plugin", "--nbval-lax", "--nbval-current-env",
-           f"--nbval-cell-timeout={cell_timeout:g}", "-q", "--color=no"]
-    with open(workdir / "pytest.out", "w+", encoding="utf-8") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                cwd=notebook.parent, start_new_session=True)
-        try:
-            code = proc.wait(timeout=timeout)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt) as err:
-            _kill(proc.pid, group=True)
-            proc.wait()
-            for pid in _read_log(log)[2]:
-                _kill(pid)  # the kernel runs in a session of its own
-            if isinstance(err, KeyboardInterrupt):
-                raise
-            code = None
-        out.seek(0)
-        return code, out.read(), log
+def _student_env(work, site):
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
+            "TMPDIR": str(work), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(site / ".matplotlib"), "IPYTHONDIR": str(site / ".ipython"),
+            "PYTHONHASHSEED": "0",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
-def _exercise_result(name, max_score, agg, tamper, own, failed_cells, student_cells, cut_short):
-    ex = agg.get(name, {"score": 0, "failures": [(None, "not-run", "not run")]})
-    if tamper:
-        message, score = tamper, 0
-    elif not ex["failures"]:
-        return {"name": name, "score": max_score, "max_score": max_score,
-                "status": "passed", "message": "", "output": "all checks passed"}
-    else:
-        score = 0
-        causes = [failed_cells[i] for i in own if i in failed_cells
-                  and failed_cells[i][0] in _ROOT_CAUSES]
-        _, kind, message = ex["failures"][0]
-        message = message or "failed"
-        if causes:
-            message = causes[0][1]
-        elif kind == "not-run" and message == "not run":
-            message = f"not run: {cut_short}"
-        elif kind == "error" and "NameError" in message:
-            earlier = [i for i in failed_cells if i in student_cells and i < ex["failures"][0][0]]
-            if earlier:
-                message += f" (your code cell {max(earlier) + 1} above failed: fix it first)"
-    details = [message] + [m for _, _, m in ex["failures"][1:] if m and m != message]
-    return {"name": name, "score": score, "max_score": max_score, "status": "failed",
-            "message": message, "output": "\n".join(details)}
+# ------------------------------------------------------------------ one graded run
 
 
-def _write_results(path, summary):
-    if path is None:
-        return
-    tests = [{"name": f"exercise {e['name']}", "score": e["score"], "max_score": e["max_score"],
-              "status": e["status"], "output": e["output"]} for e in summary["exercises"]]
-    data = {"score": summary["score"], "max_score": summary["max_score"],
-            "output": "\n".join(summary["notes"]), "execution_time": summary["seconds"],
-            "tests": tests}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
+class _Run:
+    """The student's process plus what happened to their cells."""
+
+    def __init__(self, cells, site, work, out, cell_timeout, deadline):
+        self.cells, self.site, self.work, self.out = cells, site, work, out
+        self.cell_timeout, self.deadline = cell_timeout, deadline
+        self.cell_errors = {}  # code cell number -> (kind, message)
+        self.skip = set()
+        self.restarts = 0
+        self.student = None
+
+    def limit(self):
+        return max(0.1, min(self.cell_timeout, self.deadline - time.monotonic()))
+
+    def start(self):
+        """Start a fresh process and run the student's cells (those that did not kill one)."""
+        while True:
+            if self.student is not None:
+                self.student.kill()
+            self.student = Student(self.site, self.work, _student_env(self.work, self.site),
+                                   self.out, start_timeout=max(5.0, self.limit()))
+            stopped = None
+            for n, source in self.cells:
+                if n in self.skip:
+                    continue
+                if time.monotonic() >= self.deadline:
+                    break
+                self.student.set_deadline(self.limit())
+                try:
+                    self.student.run_cell(n, source)
+                except StudentError as err:
+                    self.cell_errors.setdefault(n, _cell_error(n, err.reply))
+                except StudentTimeout as err:
+                    self.cell_errors[n] = ("timeout", f"your code cell {n} {err}")
+                    if err.ignored:
+                        stopped = n
+                        break
+                except (StudentDied, ProtocolError) as err:
+                    self.cell_errors[n] = ("died", f"your code cell {n} stopped the Python "
+                                           "process running your code (os._exit, a crash in "
+                                           "compiled code or running out of memory)"
+                                           if isinstance(err, StudentDied) else
+                                           f"your code cell {n}: {err}")
+                    stopped = n
+                    break
+            self.student.set_deadline(None)
+            if stopped is None or self.restarts >= MAX_RESTARTS:
+                return
+            self.skip.add(stopped)
+            self.restarts += 1
+
+    def restart(self):
+        if self.restarts >= MAX_RESTARTS or time.monotonic() >= self.deadline:
+            return False
+        self.restarts += 1
+        self.start()
+        return True
 
 
-def grade(notebook, reference=None, results="results.json",
-          cell_timeout=DEFAULT_CELL_TIMEOUT, timeout=DEFAULT_TIMEOUT):
-    """Grade ``notebook`` and return a summary dict (``score``, ``max_score``, ``exercises``...).
+def _cell_error(n, reply):
+    if reply.get("syntax"):
+        line = (reply.get("where") or [None, None])[1]
+        at = f" (line {line})" if line else ""
+        return "syntax", f"SyntaxError in your code cell {n}{at}: {reply.get('message', '')}"
+    if reply.get("exit"):
+        return "exit", (f"your code cell {n} calls exit() (or sys.exit, quit): that stops the "
+                        "notebook for everyone running it; remove the call")
+    if reply.get("type") == "KeyboardInterrupt":
+        return "timeout", f"your code cell {n} was interrupted"
+    return "error", describe_error(reply)
+
+
+def _bind(ns, student, names):
+    for name in names:
+        ns.pop(name, None)
+    for name in student.defined(names):
+        ns[name] = Remote(student, ("name", name))
+
+
+def _run_check(source, label, ns, run, seconds):
+    """Run one trusted check cell; return (ok, kind, message, printed)."""
+    printed = io.StringIO()
+    student = run.student
+    student.set_deadline(seconds)
+    alarm = threading.current_thread() is threading.main_thread()
+    if alarm:
+        def on_alarm(signum, frame):
+            raise _CheckTimeout
+
+        old = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds + 10.0)
+    try:
+        with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(compile(source, label, "exec"), ns)  # noqa: S102 (released, trusted code)
+        return True, "passed", "", printed.getvalue()
+    except StudentTimeout as err:
+        what = "ignored-sigint" if err.ignored else "timeout"
+        return False, what, f"your code {err} while {label[1:-1]} ran", printed.getvalue()
+    except StudentDied:
+        return False, "died", (f"your code stopped the Python process running it (os._exit, "
+                               f"a crash in compiled code or out of memory) while "
+                               f"{label[1:-1]} ran"), printed.getvalue()
+    except StudentError as err:
+        if err.reply.get("not_implemented"):
+            return False, "not-implemented", str(err), printed.getvalue()
+        return False, "error", f"error in your code: {describe_error(err.reply)}", (
+            printed.getvalue())
+    except ProtocolError as err:
+        return False, "error", f"your code sent back something that is not a value: {err}", (
+            printed.getvalue())
+    except _CheckTimeout:
+        student.kill()  # it may have been cut off mid-message: start a fresh one
+        student.dead = "a check ran too long"
+        return False, "timeout", (f"{label[1:-1]} ran past {seconds + 10:g} s on what your "
+                                  "code returned"), printed.getvalue()
+    except AssertionError as err:
+        kind = "not-implemented" if type(err).__name__ == "NotImplementedYet" else "failed"
+        return False, kind, str(err) or "a check failed", printed.getvalue()
+    except Exception as err:  # noqa: BLE001 (a check tripping over a wrong answer)
+        return False, "error", f"{type(err).__name__}: {err}", printed.getvalue()
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+        student.set_deadline(None)
+        with contextlib.suppress(Exception):
+            import matplotlib.pyplot as plt
+
+            plt.close("all")
+
+
+def _summary_skeleton(notebook, lab_key, entry):
+    exercises = entry["exercises"] if entry else {}
+    return {"notebook": str(notebook), "lab": lab_key, "score": 0,
+            "max_score": sum(exercises.values()),
+            "exercises": [{"name": ex, "score": 0, "max_score": m, "status": "failed",
+                           "message": "not graded", "output": "grading did not finish"}
+                          for ex, m in exercises.items()],
+            "notes": [], "info": [], "complete": False, "seconds": 0.0}
+
+
+def grade(notebook, lab=None, results="results.json", cell_timeout=DEFAULT_CELL_TIMEOUT,
+          timeout=DEFAULT_TIMEOUT, hidden=False, manifest=None, reference=None):
+    """Grade ``notebook``; return a summary dict and write ``results`` (None: nowhere).
 
     Args:
-        notebook: path of the student's notebook.
-        reference: the released lab to compare check cells with (default:
-            ``labs/<the notebook's name>`` under the current directory). If it does not
-            exist or cannot be read, the notebook is not run: the summary has score 0,
-            ``complete`` False and a note saying so.
-        results: where to write the Gradescope ``results.json`` (None: nowhere).
-        cell_timeout: seconds one cell may run.
-        timeout: seconds the whole run may take.
+        notebook: path of the submission.
+        lab: the released lab's name (``lab01_rnn_forward``); default: from the file's name,
+            else from the exercise tags inside.
+        results: where to write the Gradescope ``results.json``.
+        cell_timeout: seconds one cell or one check may run.
+        timeout: seconds the whole grading may take.
+        hidden: also run the hidden checks (teachers' grading).
+        manifest: the manifest of released labs (default: the one shipped with labkit).
+        reference: a released lab's file, accepted only if its checksum is in the manifest.
+    Returns:
+        dict with ``score``, ``max_score``, ``exercises`` (name, score, max_score, status,
+        message, output), ``notes`` (problems), ``info``, ``complete``, ``malformed``.
     """
     start = time.monotonic()
-    notebook = Path(notebook).resolve()
-    ref_path = Path(reference) if reference else Path.cwd() / "labs" / notebook.name
-    notes, ref_nb, ref_name, ref_error = [], None, str(ref_path), None
-    if not ref_path.is_file():
-        default = "" if reference else " (the default, labs/<same name> in the current directory)"
-        ref_error = (f"no released lab at {ref_path}{default} to compare the check cells with, "
-                     "so the notebook was not graded: name the released lab with "
-                     "--reference RELEASED_LAB")
-    elif ref_path.resolve() == notebook:
-        # Grading the released file itself: compare with its committed version instead.
-        ref_nb, ref_name = committed_copy(notebook), f"{ref_path} as committed (git HEAD)"
-        if ref_nb is None:
-            notes.append(f"{notebook.name} is the released lab itself and git has no committed "
-                         "copy of it: check cells were not compared (use --reference)")
-    else:
-        try:
-            ref_nb = read_notebook(ref_path)
-        except (OSError, ValueError) as err:
-            ref_error = (f"could not read the released lab: {err}; the notebook was not "
-                         "graded: name a readable one with --reference RELEASED_LAB")
-    if ref_error:
-        notes.append(ref_error)
-    summary = {"notebook": str(notebook), "reference": ref_name if ref_nb else None,
-               "score": 0, "max_score": 0, "exercises": [], "notes": notes,
-               "complete": False, "seconds": 0.0}
+    deadline = start + timeout
+    notebook = Path(notebook)
+    summary = _summary_skeleton(notebook, None, None)
     try:
-        student = read_notebook(notebook)
+        data = load_manifest(manifest or MANIFEST)
     except (OSError, ValueError) as err:
-        student = None
-        notes.append(f"could not read the notebook: {err}")
-    source = ref_nb or student or {"cells": []}
-    maxima = {ex: sum(p for _, _, p in cells) for ex, cells in check_cells(source).items()}
-    summary["max_score"] = sum(maxima.values())
-    summary["exercises"] = [{"name": ex, "score": 0, "max_score": m, "status": "failed",
-                             "message": "not graded", "output": "grading did not finish"}
-                            for ex, m in maxima.items()]
-    _write_results(results, summary)
-    if student is None or ref_error:
+        summary["notes"].append(f"cannot read the grader's manifest of released labs: {err}")
+        write_results(results, summary)
         return summary
-    tamper = tampered(student, ref_nb) if ref_nb else {}
-    with tempfile.TemporaryDirectory(prefix="labkit-grade-") as tmp:
-        code, output, log = _run_pytest(notebook, Path(tmp), cell_timeout, timeout)
-        cells, records, _, finished, started = _read_log(log)
-    if code is None:
-        cut_short = f"the grader's time limit of {timeout:g} s ran out"
-        if started is not None and started not in {r["cell"] for r in records}:
-            cut_short += f" while code cell {started + 1} was running"
-        notes.append(f"grading stopped: {cut_short}")
-    elif finished is None or code not in (0, 1):
-        cut_short = f"pytest stopped early (exit status {code})"
-        tail = "\n".join(output.strip().splitlines()[-5:])
-        notes.append(f"{cut_short}:\n{tail}")
+    try:
+        raw = notebook.read_bytes()
+    except OSError as err:
+        raw, read_error = None, f"cannot read {notebook}: {err.strerror}"
     else:
-        cut_short, summary["complete"] = "", True
-    first_lines = {c["cell"]: c.get("first_line", "") for c in cells}
-    student_cells = {c["cell"] for c in cells if "exercise" not in c}
-    failed_cells = {}
-    for r in records:
-        if not r["passed"] and r["cell"] not in failed_cells:
-            failed_cells[r["cell"]] = (r["kind"], r["message"] or "failed")
-            if r["cell"] in student_cells and r["kind"] != "not-run":
-                where = f'code cell {r["cell"] + 1} ("{first_lines.get(r["cell"], "")}"): '
-                notes.append(("" if "code cell" in str(r["message"]) else where) + r["message"])
-    agg = aggregate(cells, records)
-    owners = own_cells(student)
-    summary["exercises"] = [
-        _exercise_result(ex, m, agg, tamper.get(ex), owners.get(ex, []), failed_cells,
-                         student_cells, cut_short)
-        for ex, m in maxima.items()]
-    summary["score"] = sum(e["score"] for e in summary["exercises"])
+        read_error = None
+    try:
+        key = identify_lab(data, notebook, raw if raw is not None else b"", lab, reference)
+    except GradingError as err:
+        summary["notes"].append(read_error or str(err))
+        summary["malformed"] = read_error or str(err)
+        write_results(results, summary)
+        return summary
+    entry = data["labs"][key]
+    summary = _summary_skeleton(notebook, key, entry)
+    write_results(results, summary)  # zero first: a stale file never survives
+    if read_error:
+        summary["notes"].append(read_error)
+        summary["malformed"] = read_error
+        return summary
+    try:
+        student_nb = load_submission(raw, notebook.name)
+    except NotebookError as err:
+        summary["notes"].append(f"not graded: {err}")
+        summary["malformed"] = str(err)
+        return summary
+    released = entry["notebook"]
+    hidden_cells = entry.get("hidden", []) if hidden else []
+    n_hidden = len(entry.get("hidden", []))
+    if not hidden and n_hidden:
+        summary["info"].append(
+            f"this self-check ran the visible checks only: {n_hidden} more (fresh random "
+            "inputs, edge cases) run when the lab is graded")
+    guard_process()
+    keep = set(children(os.getpid()))
+    outcome, runs = {}, []
+    graded = json.dumps(graded_notebook(student_nb, released), indent=1) + "\n"
+    cells = student_cells(student_nb, released)
+    with tempfile.TemporaryDirectory(prefix="labkit-") as tmp:
+        tmp = Path(tmp)
+        # One run of the student's code per distinct reference policy (usually one).
+        for k, (exercises, forbid) in enumerate(policy_groups(entry)):
+            work, site = tmp / f"work{k}", tmp / f"site{k}"
+            work.mkdir()
+            site.mkdir()
+            (work / notebook.name).write_text(graded, encoding="utf-8")
+            build_site(site, forbid, [_package_dir("rnnkit"), _package_dir("labkit")])
+            with open(tmp / f"student{k}.out", "w+", encoding="utf-8") as out:
+                run = _Run(cells, site, work, out, cell_timeout, deadline)
+                runs.append(run)
+                try:
+                    outcome.update(_grade_run(run, released, hidden_cells, summary, deadline,
+                                              cell_timeout, set(exercises)))
+                finally:
+                    if run.student is not None:
+                        run.student.kill()
+                    kill_descendants(keep)
+    _finish(summary, entry, outcome, runs[0], deadline, timeout)
     summary["seconds"] = round(time.monotonic() - start, 1)
-    _write_results(results, summary)
+    write_results(results, summary)
     return summary
+
+
+def _grade_run(run, released, hidden_cells, summary, deadline, cell_timeout, exercises):
+    """Run the student's cells, then the checks of ``exercises``; return exercise -> list of
+    outcomes."""
+    outcome = {}
+    try:
+        run.start()
+    except (StudentDied, StudentTimeout, ProtocolError) as err:
+        note = f"the Python process for your code did not start: {err}"
+        if note not in summary["notes"]:
+            summary["notes"].append(note)
+        return outcome
+    names = [n for c in released["cells"] if c.get("cell_type") == "code"
+             and cell_exercise(c) is None and not given_cell(c) for n in stub_names(c)]
+    ns = {"__name__": "__labkit_check__"}
+    _bind(ns, run.student, names)
+    code_cells = [c for c in released["cells"] if c.get("cell_type") == "code"]
+    seed = secrets.randbits(32)
+    for i, cell in enumerate(code_cells):
+        ex = cell_exercise(cell)
+        if ex is None:
+            if given_cell(cell):
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        exec(compile(cell["source"], "<given cell>", "exec"), ns)  # noqa: S102
+                except Exception as err:  # noqa: BLE001
+                    summary["notes"].append(f"the lab's given cell failed in the grader: "
+                                            f"{type(err).__name__}: {err}")
+            continue
+        if ex not in exercises:
+            continue
+        checks = [(cell["source"], f"<the check of exercise {ex}>")]
+        last = not any(cell_exercise(c) == ex for c in code_cells[i + 1:])
+        if last:
+            checks += [(h["source"], f"<a hidden check of exercise {ex}>")
+                       for h in hidden_cells if h["exercise"] == ex]
+        for source, label in checks:
+            if time.monotonic() >= deadline:
+                outcome.setdefault(ex, []).append((False, "cut-short", None, ""))
+                continue
+            if run.student.dead:
+                if not run.restart():
+                    outcome.setdefault(ex, []).append(
+                        (False, "not-run", "not run: the Python process running your code "
+                         f"stopped ({run.student.dead}) too often to start it again", ""))
+                    continue
+                _bind(ns, run.student, names)
+            ns["GRADING_SEED"] = seed
+            seconds = max(0.1, min(cell_timeout, deadline - time.monotonic()))
+            ok, kind, message, printed = _run_check(source, label, ns, run, seconds)
+            if not ok and "hidden" in label and message:
+                message = f"a hidden check: {message}"
+            outcome.setdefault(ex, []).append((ok, kind, message, printed))
+            if run.student.dead and run.restart():
+                _bind(ns, run.student, names)  # a fresh process: rebind its functions
+    return outcome
+
+
+def _finish(summary, entry, outcome, run, deadline, timeout):
+    cut = time.monotonic() >= deadline
+    if cut:
+        summary["notes"].append(f"grading stopped: the time limit of {timeout:g} s ran out")
+    for _, (_, message) in sorted(run.cell_errors.items()):
+        summary["notes"].append(message)
+    failed = set()
+    results = []
+    for e in summary["exercises"]:
+        ex = e["name"]
+        checks = outcome.get(ex, [])
+        if checks and all(ok for ok, *_ in checks):
+            printed = "".join(p for *_, p in checks).strip()
+            results.append(dict(e, score=e["max_score"], status="passed", message="",
+                                output=("all checks passed\n" + printed).strip()))
+            continue
+        failed.add(ex)
+        bad = [(kind, m) for ok, kind, m, _ in checks if not ok]
+        if not checks or bad[0][0] == "cut-short":
+            message = f"not run: the grader's time limit of {timeout:g} s ran out"
+        else:
+            message = bad[0][1] or "failed"
+        if "is not defined" in message and run.cell_errors:
+            n, (_, why) = min(run.cell_errors.items())
+            message += f" (your code cell {n} failed: {why.splitlines()[0]})"
+        deps = [d for d in entry.get("depends", {}).get(ex, []) if d in failed]
+        if deps and not message.startswith(f"exercise {ex} not implemented yet"):
+            message += (f" (this exercise uses your answer to exercise "
+                        f"{', '.join(deps)}, which fails too: fix that first)")
+        details = [message] + [m for _, m in bad[1:] if m and m != message]
+        results.append(dict(e, score=0, status="failed", message=message,
+                            output="\n".join(details)))
+    summary["exercises"] = results
+    summary["score"] = sum(e["score"] for e in results)
+    summary["complete"] = not cut and bool(outcome)
 
 
 def format_table(summary):
     """The summary as text: one row per exercise, then the total and the notes."""
-    rows = [f"Grading {summary['notebook']}",
-            f"  reference: {summary['reference'] or 'none'}", "",
+    rows = [f"Grading {summary['notebook']}", f"  lab: {summary['lab'] or 'unknown'}", "",
             f"{'exercise':<10}{'points':>9}   result"]
     for e in summary["exercises"]:
         result = "ok" if e["status"] == "passed" else e["message"].splitlines()[0]
@@ -337,37 +492,73 @@ def format_table(summary):
     rows.append(f"{'total':<10}{summary['score']:>4} / {summary['max_score']}")
     if summary["notes"]:
         rows += ["", "notes:"] + [f"  - {n}" for n in summary["notes"]]
+    rows += [f"\n{line}" for line in summary.get("info", [])]
     return "\n".join(rows)
 
 
-def main(argv=None):
-    """Run the command line; return the exit status (0 full marks, 1 points missing,
-    2 grading could not finish, a missing or unreadable reference included)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m labkit.grade",
-        description="Grade a lab notebook with pytest + nbval: points per exercise, a table, "
-                    "and a Gradescope results.json. An exercise whose check cells differ from "
-                    "the released lab's scores 0.",
-        epilog="Exit status: 0 full marks, 1 points missing, 2 grading could not finish "
-               "(including: no released lab to compare with).")
-    parser.add_argument("notebook", metavar="NOTEBOOK", help="the notebook to grade")
-    parser.add_argument("--reference", metavar="RELEASED_LAB",
-                        help="the released lab whose check cells the notebook must keep "
-                             "(default: labs/<NOTEBOOK's file name> under the current "
-                             "directory); if it does not exist, nothing is graded (exit 2)")
-    parser.add_argument("--results", default="results.json",
-                        help="where to write the Gradescope results (default: results.json)")
-    parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT,
-                        help=f"seconds one cell may run (default {DEFAULT_CELL_TIMEOUT:g})")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"seconds the whole run may take (default {DEFAULT_TIMEOUT:g})")
-    args = parser.parse_args(argv)
-    summary = grade(args.notebook, args.reference, args.results, args.cell_timeout, args.timeout)
-    print(format_table(summary))
-    print(f"\nresults written to {args.results}")
-    if not summary["complete"]:
+def _exit_status(summary):
+    if summary.get("malformed") or not summary["complete"]:
         return 2
     return 0 if summary["score"] == summary["max_score"] else 1
+
+
+def main(argv=None):
+    """Run the command line; return the exit status (see the module's docstring)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m labkit.grade",
+        description="Grade lab notebooks: the released check cells (shipped with labkit) run "
+                    "against the functions the notebook defines, which run in a process of "
+                    "their own. Points per exercise, a table, and a Gradescope results.json.",
+        epilog="Exit status: 0 full marks, 1 points missing, 2 not graded (a malformed "
+               "notebook, an unknown lab, grading cut short). With several notebooks or "
+               "--gradebook: 0 when every notebook was graded, 2 otherwise.")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    parser.add_argument("--lab", help="the released lab, e.g. lab01_rnn_forward (default: the "
+                                      "notebook's file name, else the exercises inside)")
+    parser.add_argument("--reference", metavar="RELEASED_LAB",
+                        help="a released lab's file; accepted only if its checksum is one "
+                             "labkit ships (prefer --lab)")
+    parser.add_argument("--results", default=None,
+                        help="where to write results.json (one notebook; default "
+                             "results.json)")
+    parser.add_argument("--results-dir", default="results",
+                        help="with several notebooks: a results file per notebook here")
+    parser.add_argument("--gradebook", metavar="CSV", help="write one row per notebook")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="notebooks graded at once")
+    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIMEOUT,
+                        help=f"seconds per notebook (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--timeout", type=float, dest="time_limit", help=argparse.SUPPRESS)
+    parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT,
+                        help=f"seconds one cell or check may run "
+                             f"(default {DEFAULT_CELL_TIMEOUT:g})")
+    parser.add_argument("--hidden", action="store_true",
+                        help="also run the hidden checks (on with --gradebook)")
+    parser.add_argument("--manifest", help=argparse.SUPPRESS)
+    parser.add_argument("--summary-json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if len(args.notebooks) > 1 or args.gradebook:
+        from labkit.batch import grade_many
+
+        return grade_many(args)
+    results = args.results or "results.json"
+    try:
+        summary = grade(args.notebooks[0], args.lab, None if args.summary_json else results,
+                        args.cell_timeout, args.time_limit, hidden=args.hidden,
+                        manifest=args.manifest, reference=args.reference)
+    except Exception as err:  # noqa: BLE001 (a bug of the grader's: still one line, exit 2)
+        print(f"error: the grader failed ({type(err).__name__}: {err}); results.json, if "
+              "written, holds zero", file=sys.stderr)
+        return 2
+    if args.summary_json:
+        print("LABKIT-SUMMARY " + json.dumps(summary))
+        return _exit_status(summary)
+    if summary.get("malformed"):
+        print(f"error: {summary['malformed']}", file=sys.stderr)
+        print(f"results written to {results} (score 0)")
+        return 2
+    print(format_table(summary))
+    print(f"\nresults written to {results}")
+    return _exit_status(summary)
 
 
 if __name__ == "__main__":

@@ -84,3 +84,11 @@ def test_require_turns_stubs_into_not_implemented_failures():
         require("double", {})
     with pytest.raises(AssertionError, match="double: expected a function, got int"):
         require("double", {"double": 2})
+
+
+def test_check_close_shows_every_digit_and_the_dtype_of_a_float32_answer():
+    with pytest.raises(AssertionError) as err:
+        check_close("h", np.array([0.6], dtype=np.float32), np.array([0.6]))
+    first, second = str(err.value).splitlines()
+    assert first.endswith("got 0.6000000238418579 (float32), expected 0.6")
+    assert second.endswith("your dtype is float32: compute in float64")

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from labkit import read_notebook
+from labkit import cell_exercise, read_notebook
 from labkit.generate import NOTEBOOK_METADATA, MarkerError, generate_lab, main, render
+from labkit.release import MANIFEST, is_hidden, lab_entry, load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("lab*.ipynb"))
@@ -70,6 +71,7 @@ def test_no_solution_text_survives_into_the_lab(solution):
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
 def test_lab_keeps_check_cells_and_clears_outputs(solution):
     sol, lab = read_notebook(solution), read_notebook(ROOT / "labs" / solution.name)
+    sol["cells"] = [c for c in sol["cells"] if not is_hidden(c)]  # tested below
     assert len(sol["cells"]) == len(lab["cells"])
     for s, l in zip(sol["cells"], lab["cells"], strict=True):
         assert l["cell_type"] == s["cell_type"] and l["id"] == s["id"]
@@ -214,3 +216,42 @@ def test_help_documents_the_defaults(capsys):
     assert "python -m labkit.generate" in text
     assert "solutions/lab*.ipynb under the current directory" in text
     assert "labs/ beside each solution's folder" in text
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.stem)
+def test_hidden_checks_are_left_out_of_the_lab_and_shipped_in_the_manifest(solution):
+    sol = read_notebook(solution)
+    lab_path = ROOT / "labs" / solution.name
+    lab, text = read_notebook(lab_path), lab_path.read_text(encoding="utf-8")
+    hidden = [c for c in sol["cells"] if is_hidden(c)]
+    assert not [c for c in lab["cells"] if is_hidden(c)]
+    assert len(lab["cells"]) == len(sol["cells"]) - len(hidden)
+    for cell in hidden:  # not even a line of a hidden check reaches the student
+        assert cell["source"].strip() not in text
+    entry = load_manifest(MANIFEST)["labs"][solution.name]
+    assert entry["sha256"] == lab_entry(text, sol)["sha256"]
+    assert [(h["exercise"], h["source"]) for h in entry["hidden"]] == [
+        (cell_exercise(c), c["source"]) for c in hidden]
+    assert {h["exercise"] for h in entry["hidden"]} <= set(entry["exercises"])
+
+
+def test_a_hidden_cell_must_name_its_exercise():
+    nb = read_notebook(TINY)
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    nb["cells"].append({**copy.deepcopy(code), "metadata": {"tags": ["hidden"]}})
+    with pytest.raises(MarkerError, match="'hidden' must also carry its 'exercise-<id>' tag"):
+        generate_lab(nb)
+
+
+def test_check_mode_reports_a_stale_manifest(tmp_path, capsys):
+    manifest = tmp_path / "released.json"
+    assert main([str(TINY), "--out-dir", str(tmp_path), "--manifest", str(manifest)]) == 0
+    assert main([str(TINY), "--out-dir", str(tmp_path), "--manifest", str(manifest),
+                 "--check"]) == 0
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["labs"]["lab00_tiny.ipynb"]["sha256"] = "0" * 64  # a manifest edited by hand
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    capsys.readouterr()
+    assert main([str(TINY), "--out-dir", str(tmp_path), "--manifest", str(manifest),
+                 "--check"]) == 1
+    assert "out of date" in capsys.readouterr().out

@@ -1,6 +1,6 @@
 """The old names of the lab commands; the lab machinery is the separate package ``labkit``.
 
-The generator, grader, nbval plugin and check helpers live in ``labkit``, apart
+The generator, grader and check helpers live in ``labkit``, apart
 from the RNN library. These modules only keep the commands that students and the
 README already use, and import nothing until run as a command:
 
