@@ -31,8 +31,18 @@ def spec_arrays(spec, N, T, D, H, rng, dtype=np.float64):
     """
     x = rng.standard_normal((N, T, D))
     states = [rng.standard_normal((N, H)) for _ in spec.states]
-    sizes = {"D": D, "H": H}
-    params = {}
+    params = spec_params(spec, D, H, rng)
+    cast = lambda a: a.astype(dtype)  # noqa: E731
+    return cast(x), [cast(s) for s in states], {k: cast(v) for k, v in params.items()}
+
+
+def spec_params(spec, D, H, rng, scale=0.5):
+    """One layer's parameters for ``spec`` (a ``rnnkit.cells.CellSpec``), float64, by name.
+
+    Weights are N(0, 1/fan-in), biases N(0, scale^2); a leaky unit's ``tau`` lies in [1.5, 4]
+    and a layer norm's ``gamma`` near 1, so that no gate saturates.
+    """
+    sizes, params = {"D": D, "H": H}, {}
     for name, letters, gates in spec.params:
         shape = [sizes[c] for c in letters]
         shape[-1] *= gates
@@ -43,6 +53,5 @@ def spec_arrays(spec, N, T, D, H, rng, dtype=np.float64):
         elif len(shape) == 2:
             params[name] = rng.standard_normal(shape) / np.sqrt(shape[0])
         else:
-            params[name] = 0.5 * rng.standard_normal(shape)
-    cast = lambda a: a.astype(dtype)  # noqa: E731
-    return cast(x), [cast(s) for s in states], {k: cast(v) for k, v in params.items()}
+            params[name] = scale * rng.standard_normal(shape)
+    return params

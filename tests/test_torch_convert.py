@@ -119,10 +119,10 @@ def test_bad_params_name_the_argument_and_shapes():
 def test_unsupported_torch_modules_are_refused():
     with pytest.raises(ValueError, match="tanh"):
         rt.from_torch_nn(torch.nn.RNN(3, 4, nonlinearity="relu"))
-    with pytest.raises(ValueError, match="bidirectional"):
-        rt.from_torch_nn(torch.nn.LSTM(3, 4, bidirectional=True))
-    with pytest.raises(ValueError, match="bidirectional"):
-        rt.state_dict_to_numpy("lstm", torch.nn.LSTM(3, 4, bidirectional=True))
+    with pytest.raises(ValueError, match="projected"):
+        rt.from_torch_nn(torch.nn.LSTM(3, 4, proj_size=2))
+    with pytest.raises(ValueError, match="projected"):
+        rt.state_dict_to_numpy("lstm", torch.nn.LSTM(3, 4, proj_size=2))
     with pytest.raises(TypeError, match="torch.nn.RNN, LSTM or GRU"):
         rt.from_torch_nn(torch.nn.Linear(3, 4))
 

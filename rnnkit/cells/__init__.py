@@ -2,7 +2,8 @@
 
 Modules: ``rnn`` (vanilla, chapters 3-4), ``leaky`` (leaky units, chapter 7), ``ln_rnn``
 (layer-normalised RNN, chapter 7), ``lstm`` (chapter 8), ``coupled_lstm`` (the coupled-gate
-LSTM, chapter 8), ``gru`` (chapter 9), ``mut`` (MUT1-3, chapter 9). ``rnnkit.torch.cells``
+LSTM, chapter 8), ``gru`` (chapter 9), ``mut`` (MUT1-3, chapter 9), ``dt_rnn`` (the
+deep-transition RNN, an MLP inside the step, chapter 10). ``rnnkit.torch.cells``
 has a twin of each, with the same parameter names and shapes.
 
 The contract
@@ -72,7 +73,7 @@ def _spec(module, states, params, name=None, square=False):
 
 
 def _registry():
-    from rnnkit.cells import coupled_lstm, gru, leaky, ln_rnn, lstm, mut, rnn
+    from rnnkit.cells import coupled_lstm, dt_rnn, gru, leaky, ln_rnn, lstm, mut, rnn
 
     def gated(G, extra=()):
         return (("Wx", "DH", G), ("Wh", "HH", G), ("b", "H", G)) + extra
@@ -91,6 +92,7 @@ def _registry():
         _spec(mut, ("h",), ungated("W_xz W_xr W_hr W_hh b_z b_r b_h"), "mut1", square=True),
         _spec(mut, ("h",), ungated("W_xz W_xh W_hz W_hr W_hh b_z b_r b_h"), "mut2", square=True),
         _spec(mut, ("h",), ungated("W_xz W_xr W_xh W_hz W_hr W_hh b_z b_r b_h"), "mut3"),
+        _spec(dt_rnn, ("h",), gated(1, (("Wz", "HH", 1), ("bz", "H", 1)))),
     ]
     return {s.name: s for s in specs}
 

@@ -36,7 +36,9 @@ def numpy_params(module):
 
     Returns:
         for a cell, one dict of its parameters by name (``{"Wx", "Wh", "b"}`` for the LSTM);
-        for a sequence model, a list of them, one per layer.
+        for a sequence model, a list of them, one per layer and direction in torch.nn's order
+        (``[l0, l0_reverse, l1, ...]`` when bidirectional), the list ``rnnkit.compose.deep``
+        and ``layout.numpy_to_state_dict`` take.
     """
     layers = [{n: p.detach().cpu().numpy().copy() for n, p in cell.named_parameters()}
               for cell in _cells(module)]
@@ -83,6 +85,8 @@ def to_torch_nn(model):
     p = next(model.parameters())
     module = model.cell_class.torch_nn(model.input_size, model.hidden_size,
                                        num_layers=model.num_layers, batch_first=True,
+                                       bidirectional=model.bidirectional,
+                                       dropout=model.dropout if model.num_layers > 1 else 0.0,
                                        device=p.device, dtype=p.dtype)
     with torch.no_grad():
         module.load_state_dict(model.torch_nn_params())
@@ -93,19 +97,22 @@ def from_torch_nn(module, fast=False):
     """Return an rnnkit.torch model computing the same function as a ``torch.nn`` module.
 
     Args:
-        module: ``torch.nn.RNN`` (tanh), ``LSTM`` or ``GRU``; unidirectional, no projection.
+        module: ``torch.nn.RNN`` (tanh), ``LSTM`` or ``GRU``, uni- or bidirectional, with its
+            dropout; no projection.
         fast: passed to the new model.
     """
     if type(module) not in FROM_TORCH_NN:
         raise TypeError(f"module: expected torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
     if getattr(module, "nonlinearity", "tanh") != "tanh":
         raise ValueError(f"module: only the tanh RNN is supported, got {module.nonlinearity}")
-    if module.bidirectional or module.proj_size:
-        raise ValueError("module: bidirectional or projected RNNs are not supported")
+    if module.proj_size:
+        raise ValueError("module: projected RNNs (proj_size > 0) are not supported")
     kind, cls = FROM_TORCH_NN[type(module)]
     p = module.weight_ih_l0
     model = cls(module.input_size, module.hidden_size, num_layers=module.num_layers,
-                fast=fast, device=p.device, dtype=p.dtype)
+                bidirectional=module.bidirectional,
+                dropout=module.dropout if module.num_layers > 1 else 0.0, fast=fast,
+                device=p.device, dtype=p.dtype)
     with torch.no_grad():
         layers = state_dict_to_layers(kind, module.state_dict())
         for cell, layer in zip(model.cells, layers, strict=True):

@@ -20,7 +20,10 @@ between the two biases: the model computes the same function, up to the rounding
 one addition.
 
 Two representations, one set of numbers: a NumPy params dict per layer
-(``{"Wx", "Wh", "b"[, "b_hn"]}``) and ``torch.nn`` state dicts. This module imports nothing
+(``{"Wx", "Wh", "b"[, "b_hn"]}``) and ``torch.nn`` state dicts. A bidirectional model has
+a dict per layer and direction, in torch.nn's order ``[l0, l0_reverse, l1, ...]``; the
+reverse direction's keys end in ``_reverse`` (``weight_ih_l0_reverse``), and layers above
+the first read ``2H`` inputs. This module imports nothing
 else from ``rnnkit.torch``: the cells call it for ``fast=True``, and ``rnnkit.torch.convert``
 builds whole modules on it.
 """
@@ -38,11 +41,17 @@ __all__ = [
     "numpy_to_state_dict",
     "state_dict_to_numpy",
     "state_dict_to_layers",
+    "param_names",
 ]
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 TORCH_NN = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 NAMES = ("weight_ih_l{}", "weight_hh_l{}", "bias_ih_l{}", "bias_hh_l{}")
+
+
+def param_names(k, reverse=False):
+    """torch.nn's four parameter names of layer ``k``, of its reverse direction if asked."""
+    return tuple(n.format(k) + ("_reverse" if reverse else "") for n in NAMES)
 
 
 def _gates(kind):
@@ -111,15 +120,18 @@ def _as_layers(params):
                     f"{type(params).__name__}")
 
 
-def _check_numpy_layers(kind, layers):
-    """Validate NumPy layer dicts: keys, float dtypes, shapes, and D = H above layer 0."""
+def _check_numpy_layers(kind, layers, dirs=1):
+    """Validate NumPy layer dicts: keys, float dtypes, shapes, and D = dirs * H above layer 0."""
     G = _gates(kind)
     keys = {"Wx", "Wh", "b"} | ({"b_hn"} if kind == "gru" else set())
+    if len(layers) % dirs:
+        raise ValueError(f"params: a bidirectional model needs two dicts per layer "
+                         f"(l0, l0_reverse, ...), got {len(layers)}")
     H = None
     for k, layer in enumerate(layers):
         if set(layer) != keys:
             raise ValueError(f"params[{k}]: expected keys {sorted(keys)}, got {sorted(layer)}")
-        dims = {} if k == 0 else {"D": H, "H": H}
+        dims = {} if H is None else {"H": H} if k < dirs else {"D": dirs * H, "H": H}
         for name, letters in (("Wx", "DH"), ("Wh", "HH"), ("b", "H")):
             check_float(f"params[{k}][{name!r}]", layer[name])
             dims_from(f"params[{k}][{name!r}]", layer[name], letters, dims, gates=G)
@@ -129,38 +141,53 @@ def _check_numpy_layers(kind, layers):
         H = dims["H"]
 
 
-def numpy_to_state_dict(kind, params):
+def numpy_to_state_dict(kind, params, bidirectional=False):
     """Convert NumPy params to a ``torch.nn.RNN/LSTM/GRU`` state dict.
 
     Args:
         kind: "rnn", "lstm" or "gru".
         params: one dict ``{"Wx" (D, G*H), "Wh" (H, G*H), "b" (G*H,)[, "b_hn" (H,)]}``
-            or a list of them, one per layer (layer k > 0 has D = H).
+            or a list of them, one per layer and direction, torch.nn's order (layers above
+            the first have D = dirs * H).
+        bidirectional: the list alternates directions: ``[l0, l0_reverse, l1, ...]``.
     Returns:
         dict ``weight_ih_l{k}`` (G*H, D), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}``,
-        ``bias_hh_l{k}`` (G*H,) of CPU tensors, the arrays' dtype, for ``load_state_dict``.
+        ``bias_hh_l{k}`` (G*H,) (and the same names ending in ``_reverse``) of CPU tensors,
+        the arrays' dtype, for ``load_state_dict``.
     """
     layers = _as_layers(params)
-    _check_numpy_layers(kind, layers)
+    dirs = 2 if bidirectional else 1
+    _check_numpy_layers(kind, layers, dirs)
     out = {}
-    for k, layer in enumerate(layers):
+    for j, layer in enumerate(layers):
         args = [torch.from_numpy(np.asarray(layer[n])) for n in ("Wx", "Wh", "b", "b_hn")
                 if n in layer]
-        for name, tensor in zip(NAMES, to_torch_layout(kind, *args), strict=True):
-            out[name.format(k)] = tensor
+        names = param_names(j // dirs, reverse=j % dirs == 1)
+        for name, tensor in zip(names, to_torch_layout(kind, *args), strict=True):
+            out[name] = tensor
     return out
 
 
 def state_dict_to_layers(kind, state_dict):
-    """Read every layer of a torch.nn state dict into rnnkit-layout tensor dicts."""
-    odd = [k for k in state_dict if k.endswith("_reverse") or k.startswith("weight_hr")]
+    """Read every layer (and direction) of a torch.nn state dict into rnnkit-layout dicts.
+
+    A bidirectional state dict gives ``[l0, l0_reverse, l1, ...]``, torch.nn's order.
+    """
+    odd = [k for k in state_dict if k.startswith("weight_hr")]
     if odd:
-        raise ValueError(f"state_dict: bidirectional or projected RNNs are not supported, "
+        raise ValueError(f"state_dict: projected RNNs (proj_size > 0) are not supported, "
                          f"found {odd[:2]}")
+    dirs = 2 if "weight_ih_l0_reverse" in state_dict else 1
     layers, k = [], 0
     while f"weight_ih_l{k}" in state_dict:
-        tensors = [state_dict.get(name.format(k)) for name in NAMES]
-        layers.append(from_torch_layout(kind, *[t if t is None else t.detach() for t in tensors]))
+        for d in range(dirs):
+            names = param_names(k, reverse=d == 1)
+            if names[0] not in state_dict:
+                raise ValueError(f"state_dict: layer {k} of a bidirectional RNN has no "
+                                 f"{names[0]}")
+            tensors = [state_dict.get(name) for name in names]
+            layers.append(from_torch_layout(kind, *[t if t is None else t.detach()
+                                                    for t in tensors]))
         k += 1
     if not layers:
         raise ValueError(f"state_dict: expected keys weight_ih_l0, weight_hh_l0, ..., got "
@@ -173,9 +200,10 @@ def state_dict_to_numpy(kind, state_dict):
 
     Args:
         kind: "rnn", "lstm" or "gru".
-        state_dict: a state dict, or the module itself; unidirectional, no projection.
+        state_dict: a state dict, or the module itself; no projection.
     Returns:
-        list of dicts, one per layer: "Wx" (D, G*H), "Wh" (H, G*H), "b" (G*H,)[, "b_hn" (H,)].
+        list of dicts, one per layer and direction (``[l0, l0_reverse, l1, ...]``):
+        "Wx" (D, G*H), "Wh" (H, G*H), "b" (G*H,)[, "b_hn" (H,)].
     """
     if isinstance(state_dict, nn.Module):
         state_dict = state_dict.state_dict()

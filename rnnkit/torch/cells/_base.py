@@ -27,10 +27,17 @@ with the same parameters:
 Inside, a state is always a tuple; the public ``forward`` methods take and return what
 ``torch.nn`` does: a tensor for one state, a tuple ``(h, c)`` for two.
 
-Limits: no dropout between layers, no bidirectional models, no packed sequences.
+``bidirectional=True`` and ``dropout=p`` are torch.nn's too (book chapter 10): a second cell per
+layer reads the sequence backwards, ``cells`` holds ``[l0, l0_reverse, l1, ...]`` in torch.nn's
+order, outputs are ``(N, T, 2H)`` and states ``(2L, N, H)``; dropout acts, in training mode
+only, on the input of every layer above the first. On ``fast=True`` torch.nn draws the masks,
+on the loop ``torch.nn.functional.dropout`` does: the same distribution, not the same draws.
+
+Limits: no packed sequences.
 """
 
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -38,7 +45,7 @@ from torch.func import functional_call
 
 from rnnkit._checks import check_shape
 from rnnkit.cells import CELLS
-from rnnkit.torch.layout import NAMES
+from rnnkit.torch.layout import param_names
 
 __all__ = ["Cell", "Recurrent"]
 
@@ -78,6 +85,19 @@ def _state_tuple(name, state, names):
 
 def _unpack(state):
     return state[0] if len(state) == 1 else state
+
+
+def _check_finite(x, state):
+    """The teaching path's NaN guard: a NaN or inf in the input is a bug upstream, say where."""
+    named = [("x", "(n, t, d)", x)] + [(f"state[{k}]", "(layer, n, h)", s)
+                                       for k, s in enumerate(state or ())]
+    for name, axes, t in named:
+        bad = ~torch.isfinite(t)
+        if bad.any():
+            first = tuple(int(i) for i in bad.nonzero()[0])
+            raise ValueError(f"{name}: expected finite values, got {int(bad.sum())} NaN or inf "
+                             f"entries, the first at {axes} = {first}; look upstream of this "
+                             "model")
 
 
 class Cell(nn.Module):
@@ -158,29 +178,49 @@ class Recurrent(nn.Module):
 
     Args:
         input_size: D; hidden_size: H; num_layers: L, stacked (layer k > 0 reads layer k-1's h).
+        bidirectional: add a cell per layer that reads the sequence backwards (dirs = 2).
+        dropout: probability of zeroing each input of layers 2 .. L in training mode.
+        batch_first: True (rnnkit's default, unlike torch.nn's False): x is (N, T, D) and out
+            (N, T, H); False: time-major (T, N, D) and (T, N, H), as torch.nn's default. The
+            states are (L, N, H) either way, as in torch.nn.
         fast: run ``torch.nn``'s fused kernel with the same parameters (cells that have one).
         device, dtype: of the parameters.
         **cell_kw: passed to every cell (for example ``forget_bias``, ``tau``).
+
+    Unbatched input, x (T, D) with states (L, H), is run as a batch of one and returned
+    unbatched, as torch.nn does. The teaching path (``fast=False``) rejects NaN and inf in the
+    input and the initial state with a message that says where the first one is.
     """
 
     cell_class = Cell
 
-    def __init__(self, input_size, hidden_size, num_layers=1, *, fast=False, device=None,
-                 dtype=None, **cell_kw):
+    def __init__(self, input_size, hidden_size, num_layers=1, *, bidirectional=False,
+                 dropout=0.0, batch_first=True, fast=False, device=None, dtype=None, **cell_kw):
         super().__init__()
+        self.batch_first = bool(batch_first)
         _positive_int("num_layers", num_layers)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not (
+                0 <= dropout <= 1):
+            raise ValueError(f"dropout: expected a probability in [0, 1], got {dropout!r}")
+        if dropout and num_layers == 1:  # torch.nn says the same
+            warnings.warn(f"dropout acts between layers only, so dropout={dropout} with "
+                          f"num_layers=1 does nothing", stacklevel=2)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.cells = nn.ModuleList(
-            self.cell_class(input_size if k == 0 else hidden_size, hidden_size, device=device,
-                            dtype=dtype, **cell_kw)
-            for k in range(num_layers))
+        self.bidirectional, self.dropout = bool(bidirectional), float(dropout)
+        self.num_directions = dirs = 2 if bidirectional else 1
+        self.cells = nn.ModuleList(  # torch.nn's order: l0, l0_reverse, l1, l1_reverse, ...
+            self.cell_class(input_size if k < dirs else dirs * hidden_size, hidden_size,
+                            device=device, dtype=dtype, **cell_kw)
+            for k in range(num_layers * dirs))
         self.state_names = self.cells[0].state_names
         if self.cell_class.torch_nn is not None:
             # A torch.nn module with weights on the meta device (no memory): only its forward
             # runs, with this model's parameters swapped in. Set with object.__setattr__ so it
             # is not a submodule: it must not appear in parameters(), state_dict() or .to().
-            template = self.cell_class.torch_nn(input_size, hidden_size, num_layers=num_layers,
-                                                batch_first=True, device="meta")
+            template = self.cell_class.torch_nn(
+                input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                bidirectional=self.bidirectional, dropout=self.dropout if num_layers > 1 else 0.0,
+                device="meta")
             object.__setattr__(self, "_template", template)
         self.fast = fast
 
@@ -197,17 +237,22 @@ class Recurrent(nn.Module):
 
     def extra_repr(self):
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"fast={self.fast}")
+                + ("bidirectional=True, " if self.bidirectional else "")
+                + (f"dropout={self.dropout}, " if self.dropout else "")
+                + ("" if self.batch_first else "batch_first=False, ") + f"fast={self.fast}")
 
     def torch_nn_params(self):
         """``{"weight_ih_l0": ..., ...}`` for ``cell_class.torch_nn``, built differentiably."""
-        return {name.format(k): t for k, cell in enumerate(self.cells)
-                for name, t in zip(NAMES, cell.torch_nn_weights(), strict=True)}
+        dirs = self.num_directions
+        return {name: t for j, cell in enumerate(self.cells)
+                for name, t in zip(param_names(j // dirs, reverse=j % dirs == 1),
+                                   cell.torch_nn_weights(), strict=True)}
 
     def _check(self, x, state):
         """Validate the public inputs once; return the initial state as a tuple, or None."""
         like = next(self.parameters())
-        dims = {"D": self.input_size, "H": self.hidden_size, "L": self.num_layers}
+        dims = {"D": self.input_size, "H": self.hidden_size,
+                "L": self.num_layers * self.num_directions}
         names = tuple(f"{s}0" for s in self.state_names)
         if state is not None:  # N comes from the states when they are given
             state = _state_tuple("state", state, names)
@@ -224,33 +269,69 @@ class Recurrent(nn.Module):
         """Run the model over a batch of sequences.
 
         Args:
-            x: inputs, (N, T, D).
-            state: initial state, zeros when None: ``h0`` (L, N, H), or ``(h0, c0)`` for a
-                cell with two states; L = num_layers.
+            x: inputs, (N, T, D); (T, N, D) when ``batch_first=False``; (T, D) unbatched.
+            state: initial state, zeros when None: ``h0`` (L * dirs, N, H), or ``(h0, c0)``
+                for a cell with two states; L = num_layers, dirs = 2 if bidirectional else 1,
+                in torch.nn's order (layer 0, layer 0 reverse, layer 1, ...).
         Returns:
-            out: the top layer's hidden states, (N, T, H).
-            final_state: ``h_n`` (L, N, H), or ``(h_n, c_n)``, like torch.nn.
+            out: the top layer's hidden states, (N, T, dirs * H) (forward half first); the
+                layout of x: (T, N, dirs * H) when not batch-first, (T, dirs * H) unbatched.
+            final_state: ``h_n`` (L * dirs, N, H), or ``(h_n, c_n)``, like torch.nn.
         """
+        x, state, unbatched = self._batch_major(x, state)
         state = self._check(x, state)
         if self.fast:
             hx = None if state is None else _unpack(state)
-            return functional_call(self._template, self.torch_nn_params(), (x, hx))
-        out, final = self._loop(x, state)
-        return out, _unpack(final)
+            self._template.train(self.training)  # not a submodule: .train()/.eval() miss it
+            out, final = functional_call(self._template, self.torch_nn_params(), (x, hx))
+        else:
+            _check_finite(x, state)
+            out, final = self._loop(x, state)
+            final = _unpack(final)
+        if not self.batch_first:
+            out = out.transpose(0, 1)  # back to (T, N, dirs * H)
+        if unbatched:  # drop the batch of one again, as torch.nn does
+            out = out.squeeze(0 if self.batch_first else 1)
+            final = tuple(s.squeeze(1) for s in final) if isinstance(final, tuple) \
+                else final.squeeze(1)
+        return out, final
+
+    def _batch_major(self, x, state):
+        """Bring torch.nn's other input forms to (N, T, D) and (L, N, H); say which it was."""
+        if isinstance(x, torch.Tensor) and x.dim() not in (2, 3):
+            raise ValueError(f"x: expected 3-D (N, T, D) or, unbatched, 2-D (T, D), got "
+                             f"{x.dim()}-D shape {tuple(x.shape)}")
+        unbatched = isinstance(x, torch.Tensor) and x.dim() == 2
+        if unbatched:  # (T, D): a batch of one; its states are (L, H)
+            x = x.unsqueeze(0 if self.batch_first else 1)
+            if state is not None:
+                state = tuple(s.unsqueeze(1) if isinstance(s, torch.Tensor) and s.dim() == 2
+                              else s for s in (state if isinstance(state, (tuple, list))
+                                               else (state,)))
+                state = _unpack(state)
+        if not self.batch_first and isinstance(x, torch.Tensor) and x.dim() == 3:
+            x = x.transpose(0, 1)  # (T, N, D) -> (N, T, D)
+        return x, state, unbatched
 
     def _loop(self, x, state):
-        N, L, H = x.shape[0], self.num_layers, self.hidden_size
+        N, L, H, dirs = x.shape[0], self.num_layers, self.hidden_size, self.num_directions
         if state is None:
-            state = tuple(x.new_zeros(L, N, H) for _ in self.state_names)
-        per_layer = list(zip(*(s.unbind(0) for s in state), strict=True))  # L tuples of (N, H)
+            state = tuple(x.new_zeros(L * dirs, N, H) for _ in self.state_names)
+        per_cell = list(zip(*(s.unbind(0) for s in state), strict=True))  # tuples of (N, H)
         layer_in = x.transpose(0, 1)  # (T, N, D), time-major: unbind(0) gives contiguous steps
         finals = []
-        for k, cell in enumerate(self.cells):
-            s = per_layer[k]
-            hs = []
-            for xp_t in cell.project(layer_in).unbind(0):  # one matmul for all steps
-                s = cell.step(xp_t, s)
-                hs.append(s[0])
-            finals.append(s)
-            layer_in = torch.stack(hs, dim=1 if k == L - 1 else 0)  # (N, T, H) on top
-        return layer_in, tuple(torch.stack(f) for f in zip(*finals, strict=True))  # (L, N, H)
+        for k in range(L):
+            if k > 0 and self.dropout and self.training:  # between layers, as torch.nn does
+                layer_in = nn.functional.dropout(layer_in, self.dropout, training=True)
+            outs = []
+            for d in range(dirs):
+                cell, s, hs = self.cells[k * dirs + d], per_cell[k * dirs + d], []
+                xp = cell.project(layer_in).unbind(0)  # one matmul for all steps
+                for xp_t in (reversed(xp) if d == 1 else xp):  # the reverse cell reads T .. 1
+                    s = cell.step(xp_t, s)
+                    hs.append(s[0])
+                finals.append(s)
+                outs.append(torch.stack(hs[::-1] if d == 1 else hs,  # in time order
+                                        dim=1 if k == L - 1 else 0))  # (N, T, H) on top
+            layer_in = torch.cat(outs, dim=2) if dirs == 2 else outs[0]  # forward half first
+        return layer_in, tuple(torch.stack(f) for f in zip(*finals, strict=True))
