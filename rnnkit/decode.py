@@ -1,4 +1,5 @@
-"""Generating text from a character language model: greedy, temperature and top-k sampling.
+"""Decoding: sampling text from a language model (greedy, temperature, top-k), and greedy and
+beam search for encoder-decoders (``greedy``, ``beam_search``, chapter 11).
 
 One API serves both paths. A model only needs two methods (``rnnkit.models.charlm.CharRNN``
 and ``rnnkit.torch.models.charlm.CharLM`` have them)::
@@ -18,12 +19,13 @@ mistakes). Top-k removes the long tail of unlikely characters whatever the tempe
 """
 
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 
 from rnnkit.layers import softmax
 
-__all__ = ["next_char_probs", "sample"]
+__all__ = ["next_char_probs", "sample", "Hypothesis", "greedy", "beam_search"]
 
 
 def next_char_probs(logits, temperature=1.0, top_k=None):
@@ -102,3 +104,134 @@ def sample(model, vocab, prime, length, temperature=1.0, top_k=None, seed=None, 
         if len(out) < length:  # feed it back in (not needed after the last one)
             logits, state = model.step(np.array([nxt]), state)
     return vocab.decode(np.array(out, dtype=np.int64))
+
+
+# --- Sequence decoding for encoder-decoders (book chapter 11) --------------------------------
+#
+# ``step(tokens, state) -> (log_probs, state)``: tokens (B,) ints, log_probs (B, V), state an
+# array or a (nested) tuple of arrays whose first axis is B. The search indexes the state with a
+# list of row numbers (``s[rows]``), which NumPy arrays and torch tensors both accept, so the
+# same function decodes either path; log-probabilities may be torch tensors (moved to NumPy).
+
+
+class Hypothesis(NamedTuple):
+    """One decoded sequence.
+
+    tokens: the generated ids, without ``start``, ending with ``end`` when ``finished``.
+    log_prob: the model's total log-probability of those tokens, sum_t log p(y_t | y_<t).
+    score: what the search ranked by: ``log_prob / len(tokens) ** length_penalty``.
+    finished: False when the search stopped it at ``max_len`` before it produced ``end``.
+    """
+
+    tokens: tuple
+    log_prob: float
+    score: float
+    finished: bool
+
+
+def _take(state, rows):
+    """Select rows of a state: an array, a tensor, None, or a (nested) tuple of them."""
+    if state is None:
+        return None
+    if isinstance(state, (tuple, list)):
+        return type(state)(_take(s, rows) for s in state)
+    return state[rows]
+
+
+def _log_probs(step, tokens, state, B):
+    """Call ``step`` and return its log-probabilities as float64 NumPy (B, V), and the state."""
+    lp, state = step(tokens, state)
+    if hasattr(lp, "detach"):  # a torch tensor: no torch import needed here
+        lp = lp.detach().cpu().double().numpy()
+    lp = np.asarray(lp, dtype=np.float64)
+    if lp.ndim != 2 or lp.shape[0] != B:
+        raise ValueError(f"step: expected log_probs of shape (B, V) = ({B}, V), got {lp.shape}")
+    return lp, state
+
+
+def _check_search_args(beam_size, max_len, length_penalty):
+    for name, value in (("beam_size", beam_size), ("max_len", max_len)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+    if isinstance(length_penalty, bool) or not isinstance(length_penalty, numbers.Real) \
+            or not length_penalty >= 0:
+        raise ValueError(f"length_penalty: expected a number >= 0, got {length_penalty!r}")
+
+
+def _score(log_prob, length, length_penalty):
+    return log_prob / length ** length_penalty if length_penalty else log_prob
+
+
+def greedy(step, state, start, end, max_len):
+    """Decode one sequence by taking the most probable token at every step.
+
+    Args:
+        step: ``step(tokens (1,), state) -> (log_probs (1, V), state)``.
+        state: the decoder's initial state for one input, first axis 1.
+        start: the id fed first; end: the id that stops decoding (kept in the result).
+        max_len: the largest number of tokens to generate.
+    Returns:
+        a ``Hypothesis`` (``score`` equals ``log_prob``).
+    """
+    _check_search_args(1, max_len, 0)
+    tokens, total, tok = [], 0.0, start
+    while len(tokens) < max_len:
+        lp, state = _log_probs(step, np.array([tok], dtype=np.int64), state, 1)
+        tok = int(np.argmax(lp[0]))  # the first one in a tie
+        tokens.append(tok)
+        total += float(lp[0, tok])
+        if tok == end:
+            break
+    return Hypothesis(tuple(tokens), total, total, tokens[-1] == end)
+
+
+def beam_search(step, state, start, end, beam_size, max_len, length_penalty=0.0):
+    """Decode one sequence by beam search, and return every hypothesis it finished.
+
+    At each step every live hypothesis is extended by every token, and the ``beam_size``
+    best extensions by ``score`` are kept; those that end with ``end`` leave the beam as
+    finished (so it narrows), the others are extended again. The search stops when no
+    hypothesis is live or after ``max_len`` tokens; the live ones are then returned as they
+    stand, with ``finished=False``. No hypothesis is pruned unless ``beam_size`` extensions
+    score better, so a beam at least as wide as the number of sequences is exhaustive search.
+
+    Args:
+        step: ``step(tokens (B,), state) -> (log_probs (B, V), state)``, B the number of live
+            hypotheses; NumPy or torch.
+        state: the decoder's initial state for one input, first axis 1 (an array, a tensor or
+            a tuple of them); the search reorders it with the beam.
+        start: the id fed first; end: the end-of-sequence id (kept in the tokens).
+        beam_size: hypotheses kept per step; 1 is greedy decoding.
+        max_len: the largest number of tokens in a hypothesis.
+        length_penalty: alpha in ``score = log_prob / len(tokens) ** alpha``; 0 ranks by the
+            total log-probability alone, which favours short outputs; 1 by the mean per token.
+    Returns:
+        list of ``Hypothesis``, best score first (ties: the order they were found).
+    """
+    _check_search_args(beam_size, max_len, length_penalty)
+    live = [((), 0.0)]  # (tokens, log_prob) per row of state
+    tokens_in = np.array([start], dtype=np.int64)
+    done = []
+    for t in range(1, max_len + 1):
+        lp, state = _log_probs(step, tokens_in, state, len(live))
+        V = lp.shape[1]
+        totals = np.array([lp_ for _, lp_ in live])[:, None] + lp  # (B, V)
+        scores = totals / t ** length_penalty if length_penalty else totals
+        flat = np.argsort(-scores, axis=None, kind="stable")[:beam_size]
+        rows, keep = [], []
+        for k in flat:
+            b, v = divmod(int(k), V)
+            hyp = (live[b][0] + (v,), float(totals[b, v]))
+            if v == end:
+                done.append(Hypothesis(hyp[0], hyp[1], float(scores[b, v]), True))
+            else:
+                rows.append(b)
+                keep.append(hyp)
+        if not keep:
+            break
+        if t == max_len:  # out of length: return the live ones as they stand
+            done += [Hypothesis(s, p, _score(p, t, length_penalty), False) for s, p in keep]
+            break
+        live, state = keep, _take(state, rows)
+        tokens_in = np.array([s[-1] for s, _ in keep], dtype=np.int64)
+    return sorted(done, key=lambda h: -h.score)

@@ -40,6 +40,8 @@ def _to(batch, device):
     """Move every tensor in a (nested) tuple, list or dict to ``device``."""
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # a NamedTuple
+        return type(batch)(*(_to(b, device) for b in batch))
     if isinstance(batch, (list, tuple)):
         return type(batch)(_to(b, device) for b in batch)
     if isinstance(batch, dict):
