@@ -10,6 +10,12 @@ Variants, all at T=100, N=32, D=64 and each H:
 Torch variants run in float32 on the CPU, and on CUDA too when present. Every variant
 also computes dx (the input requires grad), as the NumPy backward does.
 
+The whole comparison runs once per thread setting (``--threads``, default ``1 0``: one
+thread, then each library's default), and ends with a floor table (ok / missed) for each:
+``numpy-f32`` at or below 1.5x ``nn`` at H=256 (goal 1.25x), ``fast`` at or below 1.05x ``nn``
+on the CPU and 1.1x on CUDA. A per-phase profile of the NumPy float32 LSTM at H=256 (where
+the time of one forward + backward goes, per sequence and per step) is printed first.
+
 NumPy and torch each run in their own worker process (this script with ``--worker``):
 two thread pools in one process on a small machine slow each other down. The parent
 alternates the workers, repeats, and reports medians over every timed call, so that
@@ -19,9 +25,9 @@ achieved GFLOP/s are compared with. FLOPs counted: the matmuls only,
 24*N*T*H*(D+H) for forward + backward (forward 8*N*T*H*(D+H), backward twice that).
 
 Usage:
-    python bench/bench_lstm.py              # H in 128 256 512, 5 repeats
-    python bench/bench_lstm.py --quick      # H=256, 3 repeats: about a minute
-    python bench/bench_lstm.py --H 512 --repeats 7 --iters 5 --no-cuda
+    python bench/bench_lstm.py              # H in 128 256 512, 5 repeats, 1 and default threads
+    python bench/bench_lstm.py --quick      # H=256, 3 repeats: about two minutes
+    python bench/bench_lstm.py --H 512 --repeats 7 --iters 5 --no-cuda --threads 1
 """
 
 import argparse
@@ -56,13 +62,71 @@ def matmul_rate(matmul, make, n=1024, reps=5):
     return 2 * n**3 / best / 1e9
 
 
+def profile_numpy_lstm(H, reps=15):
+    """Milliseconds of each phase of one NumPy float32 LSTM forward + backward at T, N, D, H.
+
+    Each phase is timed alone on the arrays of a real forward pass (median of ``reps``), with
+    the functions ``lstm_forward`` and ``lstm_backward`` run inside: ``_step`` (one step) and
+    ``_step_backward``; what is neither loop is the bookkeeping outside it.
+    """
+    import numpy as np
+
+    from rnnkit.cells import lstm
+
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    x = rng.standard_normal((N, T, D)).astype(f32)
+    Wx = (rng.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(f32)
+    Wh = (rng.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(f32)
+    b, dh = np.zeros(4 * H, f32), rng.standard_normal((N, T, H)).astype(f32)
+    h0 = np.zeros((N, H), f32)
+    _, _, cache = lstm.lstm_forward(x, h0, h0, Wx, Wh, b)
+    xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)
+    da = np.empty_like(cache.ifgo)
+    WhT = np.ascontiguousarray(Wh.T)
+    da2, h_prevs = da.reshape(N * T, -1), cache.h.reshape(N * T, H)
+
+    phases = {  # timed in turn, round after round, so that load on the machine hits all alike
+        "fwd": lambda: lstm.lstm_forward(x, h0, h0, Wx, Wh, b),
+        "bwd": lambda: lstm.lstm_backward(dh, None, cache),
+        "steps": lambda: [lstm._step(xw[:, t], cache.h[:, t], cache.c[:, t], Wh)
+                          for t in range(T)],
+        "mm_f": lambda: [cache.h[:, t] @ Wh for t in range(T)],
+        "xw": lambda: x.reshape(N * T, D) @ Wx + b,
+        "steps_b": lambda: [lstm._step_backward(dh[:, t], dh[:, t], cache.c[:, t],
+                                                cache.ifgo[:, t], cache.tanh_c[:, t], da[:, t])
+                            for t in range(T)],
+        "mm_b": lambda: [da[:, t] @ WhT for t in range(T)],
+        "big": lambda: (da2 @ Wx.T, x.reshape(N * T, D).T @ da2, h_prevs.T @ da2, da2.sum(0)),
+    }
+    runs = {k: [] for k in phases}
+    for fn in phases.values():
+        fn()
+    for _ in range(reps):
+        for k, fn in phases.items():
+            runs[k].append(timed(fn))
+    ms = {k: 1e3 * statistics.median(v) for k, v in runs.items()}
+    return {
+        "forward  h_prev @ Wh, per step": ms["mm_f"],
+        "forward  gate algebra, per step": ms["steps"] - ms["mm_f"],
+        "forward  x @ Wx + b, once": ms["xw"],
+        "forward  the rest (checks, copies into the cache)": ms["fwd"] - ms["steps"] - ms["xw"],
+        "backward gate algebra, per step": ms["steps_b"],
+        "backward da @ Wh.T, per step": ms["mm_b"],
+        "backward dx, dWx, dWh, db: one matmul each": ms["big"],
+        "backward the rest (checks, h_prevs, adds)": ms["bwd"] - ms["steps_b"] - ms["mm_b"]
+        - ms["big"],
+        "total forward + backward": ms["fwd"] + ms["bwd"],
+    }
+
+
 def numpy_worker(Hs):
     import numpy as np
 
     from rnnkit.cells.lstm import lstm_backward, lstm_forward
 
     rng = np.random.default_rng(0)
-    out = {"rate": {}, "times": {}}
+    out = {"rate": {}, "times": {}, "profile": profile_numpy_lstm(256)}
     for dt in (np.float32, np.float64):
         name = np.dtype(dt).name
         out["rate"][name] = matmul_rate(np.matmul, lambda n: rng.standard_normal((n, n)).astype(dt))
@@ -136,13 +200,14 @@ def worker(args):
     print(json.dumps(out))
 
 
-def spawn(kind, args):
+def spawn(kind, args, threads):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", kind, "--iters",
            str(args.iters), "--H", *map(str, args.H)] + (["--no-cuda"] if args.no_cuda else [])
     env = dict(os.environ)
-    if args.threads:  # read by OpenBLAS / MKL / OpenMP when the worker starts
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = str(args.threads)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.pop(var, None)
+        if threads:  # read by OpenBLAS / MKL / OpenMP when the worker starts
+            env[var] = str(threads)
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     if res.returncode:
         sys.exit(f"{kind} worker failed:\n{res.stderr}")
@@ -150,28 +215,50 @@ def spawn(kind, args):
 
 
 def main(args):
-    times, rates = {}, {}
-    t_start = time.perf_counter()
-    for rep in range(args.repeats):
-        order = ("numpy", "torch") if rep % 2 == 0 else ("torch", "numpy")
-        for kind in order:
-            res = spawn(kind, args)
-            for k, v in res["times"].items():
-                times.setdefault(k, []).extend(v)
-            for k, v in res["rate"].items():
-                rates.setdefault(k, []).append(v)
-        print(f"repeat {rep + 1}/{args.repeats} done", file=sys.stderr)
-    report(args, times, rates, time.perf_counter() - t_start)
+    floors = []
+    for threads in args.threads:
+        times, rates, profile = {}, {}, None
+        t_start = time.perf_counter()
+        for rep in range(args.repeats):
+            order = ("numpy", "torch") if rep % 2 == 0 else ("torch", "numpy")
+            for kind in order:
+                res = spawn(kind, args, threads)
+                for k, v in res["times"].items():
+                    times.setdefault(k, []).extend(v)
+                for k, v in res["rate"].items():
+                    rates.setdefault(k, []).append(v)
+                profile = res.get("profile", profile)
+            print(f"threads {threads or 'default'}: repeat {rep + 1}/{args.repeats} done",
+                  file=sys.stderr)
+        label = "1 thread" if threads == 1 else (f"{threads} threads" if threads else
+                                                 "each library's default threads")
+        if profile:
+            print_profile(profile, label)
+        floors += report(args, times, rates, time.perf_counter() - t_start, label)
+    print(f"\nfloors ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, ratios of medians "
+          "in the same run):")
+    for what, ratio, limit, goal in floors:
+        verdict = "ok" if ratio <= limit else "MISSED"
+        print(f"  {what:52s} {ratio:5.2f}  <= {limit:<4}  {verdict}"
+              + (f"  (goal {goal})" if goal else ""))
 
 
-def report(args, times, rates, elapsed):
+def print_profile(profile, label):
+    total = profile["total forward + backward"]
+    print(f"\nwhere the time goes: NumPy float32 LSTM, T={T} N={N} D={D} H=256, {label} "
+          f"(each phase timed alone, median)")
+    for what, ms in profile.items():
+        per_step = f"{1e3 * ms / T:7.0f} us/step" if "per step" in what else " " * 15
+        print(f"  {what:50s} {ms:8.2f} ms {per_step} {100 * ms / total:5.1f}%")
+
+
+def report(args, times, rates, elapsed, label):
     peak = {k: max(v) for k, v in rates.items()}
     med = {k: statistics.median(v) for k, v in times.items()}
     calls = len(next(iter(times.values())))
-    print(f"\nLSTM forward+backward, T={T} N={N} D={D}; median of {calls} calls per variant "
-          f"from {args.repeats} alternating worker pairs ({elapsed:.0f} s)")
-    print("measured matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items())
-          + f"; threads: {args.threads or 'library default'}")
+    print(f"\nLSTM forward+backward, T={T} N={N} D={D}, {label}; median of {calls} calls per "
+          f"variant from {args.repeats} alternating worker pairs ({elapsed:.0f} s)")
+    print("measured matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()))
     print(f"\n{'device':6} {'H':>4} {'variant':10} {'median ms':>9} {'best ms':>8} "
           f"{'x nn.LSTM':>9} {'GFLOP/s':>8} {'% peak':>7}")
     order = ["numpy-f32", "numpy-f64", "loop", "fast", "nn"]
@@ -183,14 +270,15 @@ def report(args, times, rates, elapsed):
             "float64" if name.endswith("f64") else "float32"]
         print(f"{dev:6} {H:>4} {name:10} {med[key] * 1e3:9.2f} {min(times[key]) * 1e3:8.2f} "
               f"{med[key] / med[f'{dev}|{H}|nn']:9.2f} {gflops:8.1f} {100 * gflops / pk:6.1f}%")
-    print("\ntargets (ratios of medians):")
-    checks = [("cpu", 256, "numpy-f32", 2.0)] + [
-        (dev, H, "fast", 1.1) for dev in ("cpu", "cuda") for H in args.H]
-    for dev, H, name, limit in checks:
+    checks = [("cpu", 256, "numpy-f32", 1.5, 1.25)] + [
+        (dev, H, "fast", 1.05 if dev == "cpu" else 1.1, None)
+        for dev in ("cpu", "cuda") for H in args.H]
+    floors = []
+    for dev, H, name, limit, goal in checks:
         if f"{dev}|{H}|{name}" in med:
             r = med[f"{dev}|{H}|{name}"] / med[f"{dev}|{H}|nn"]
-            print(f"  {name} / nn.LSTM on {dev} at H={H}: {r:.2f} (target <= {limit}) "
-                  f"{'ok' if r <= limit else 'MISSED'}")
+            floors.append((f"{name} / nn.LSTM, {dev}, H={H}, {label}", r, limit, goal))
+    return floors
 
 
 if __name__ == "__main__":
@@ -200,8 +288,9 @@ if __name__ == "__main__":
     p.add_argument("--iters", type=int, default=3, help="timed calls per variant per worker")
     p.add_argument("--quick", action="store_true", help="H=256 and 3 repeats")
     p.add_argument("--no-cuda", action="store_true", help="CPU only even when CUDA is present")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads per worker (default: each library's own choice)")
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 0],
+                   help="CPU threads per worker, one full comparison per value; 0: each "
+                   "library's own choice (default: 1 0)")
     p.add_argument("--worker", choices=["numpy", "torch"], help=argparse.SUPPRESS)
     a = p.parse_args()
     a.H = a.H or ([256] if a.quick else [128, 256, 512])

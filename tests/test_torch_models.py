@@ -84,7 +84,7 @@ def test_bad_inputs_are_refused_with_clear_messages():
     with pytest.raises(ValueError, match=r"x: expected shape \(N, T, D\).*axis 2 \(D\)"):
         model(torch.randn(2, 5, 6, dtype=F64))
     with pytest.raises(ValueError, match=r"x: expected 3-D"):
-        model(x[0])
+        model(x[0, 0])  # (T, D) is accepted unbatched, as torch.nn does; (D,) is not
     with pytest.raises(TypeError, match=r"x: expected dtype torch.float64"):
         model(x.float())
     h0 = torch.zeros(2, 2, 4, dtype=F64)

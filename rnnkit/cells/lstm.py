@@ -18,7 +18,6 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnkit._checks import check_cell_inputs, check_upstream
-from rnnkit.layers import sigmoid
 
 __all__ = [
     "LSTMCache",
@@ -75,23 +74,52 @@ def _validate(x, h_prev, c_prev, Wx, Wh, b, step):
     return dims, h_prev, c_prev
 
 
-def _step(xw, h_prev, c_prev, Wh):
-    """One step from the precomputed input projection ``xw = x @ Wx + b`` (N, 4H)."""
-    a = xw + h_prev @ Wh  # (N, 4H) pre-activations of the four blocks
-    a_i, a_f, a_g, a_o = np.split(a, G, axis=1)
-    i = sigmoid(a_i)  # input gate     (eq-ch08-gates)
-    f = sigmoid(a_f)  # forget gate
-    g = np.tanh(a_g)  # candidate
-    o = sigmoid(a_o)  # output gate
+def _blocks(a):
+    """The four gate blocks of ``a`` (N, 4H) as views (N, H) each: a_i, a_f, a_g, a_o.
+
+    The same as ``np.split(a, 4, axis=1)``, without its overhead (it shows at T calls).
+    """
+    return a.reshape(a.shape[0], G, -1).transpose(1, 0, 2)  # (4, N, H), unpacks to 4 views
+
+
+def _sigmoid(a):
+    """Return ``1 / (1 + exp(-a))``, the book's formula, in one new array (no ``np.where``).
+
+    ``exp(-a)`` overflows to inf for very negative ``a``, and ``1 / inf = 0`` is the right
+    limit, so that overflow is expected and silenced. ``rnnkit.layers.sigmoid`` gives the
+    same values through a branch (``np.where``) that costs several times more per call,
+    which matters T times per sequence here.
+    """
+    with np.errstate(over="ignore"):
+        s = np.exp(-a)
+    s += 1
+    return np.reciprocal(s, out=s)
+
+
+def _step(xw, h_prev, c_prev, Wh, a=None):
+    """One step from the precomputed input projection ``xw = x @ Wx + b`` (N, 4H).
+
+    ``a``: an (N, 4H) buffer for the pre-activations that a sequence reuses at every step
+    (a fresh array of that size each step costs the allocator a measurable share), or None.
+    """
+    a = np.matmul(h_prev, Wh, out=a)
+    a += xw  # (N, 4H) pre-activations of the four blocks
+    a_i, a_f, a_g, a_o = _blocks(a)
+    ifgo = _sigmoid(a)  # (N, 4H): i, f, o = sigmoid(a_i, a_f, a_o) (eq-ch08-gates)
+    i, f, g, o = _blocks(ifgo)  # views: writing g writes ifgo
+    np.tanh(a_g, out=g)  # the candidate g = tanh(a_g), written over its block
     c_next = f * c_prev + i * g  # (eq-ch08-cell)
     tanh_c = np.tanh(c_next)
     h_next = o * tanh_c  # (eq-ch08-hidden)
-    return h_next, c_next, np.concatenate((i, f, g, o), axis=1), tanh_c
+    return h_next, c_next, ifgo, tanh_c
 
 
-def _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c):
-    """Backprop one step down to the pre-activations; return ``(da, dc_prev)``."""
-    i, f, g, o = np.split(ifgo, G, axis=1)
+def _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c, out=None):
+    """Backprop one step down to the pre-activations; return ``(da, dc_prev)``.
+
+    ``out``: an (N, 4H) array to write ``da`` into (a row of the sequence's buffer), or None.
+    """
+    i, f, g, o = _blocks(ifgo)
     do = dh_next * tanh_c  # backprop h = o * tanh(c) into o
     dc = dc_next + dh_next * o * (1 - tanh_c**2)  # ... and into c, through tanh (eq-ch08-dc)
     df = dc * c_prev  # backprop c = f * c_prev + i * g into f (eq-ch08-dcprev)
@@ -99,7 +127,7 @@ def _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c):
     dg = dc * i  # ... into g
     dc_prev = dc * f  # ... into c_prev: the uninterrupted path
     da = np.concatenate(  # backprop through sigmoid (i, f, o) and tanh (g) (eq-ch08-da)
-        (di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)), axis=1
+        (di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)), axis=1, out=out
     )  # (N, 4H)
     return da, dc_prev
 
@@ -167,14 +195,16 @@ def lstm_forward(x, h0, c0, Wx, Wh, b):
     dims, h0, c0 = _validate(x, h0, c0, Wx, Wh, b, step=False)
     N, T, D, H = dims["N"], dims["T"], dims["D"], dims["H"]
     # input projection for every step in one matmul
-    xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, G * H)  # (N, T, 4H)
+    xw = x.reshape(N * T, D) @ Wx
+    xw += b
+    xw = xw.reshape(N, T, G * H)  # (N, T, 4H)
     h = np.empty((N, T, H), dtype=x.dtype)
     c = np.empty((N, T, H), dtype=x.dtype)
     ifgo = np.empty((N, T, G * H), dtype=x.dtype)
     tanh_c = np.empty((N, T, H), dtype=x.dtype)
-    h_prev, c_prev = h0, c0
+    h_prev, c_prev, a = h0, c0, np.empty((N, G * H), dtype=x.dtype)
     for t in range(T):
-        h_prev, c_prev, ifgo[:, t], tanh_c[:, t] = _step(xw[:, t], h_prev, c_prev, Wh)
+        h_prev, c_prev, ifgo[:, t], tanh_c[:, t] = _step(xw[:, t], h_prev, c_prev, Wh, a)
         h[:, t], c[:, t] = h_prev, c_prev
     return h, c[:, -1], LSTMSeqCache(x, h0, c0, Wx, Wh, h, c, ifgo, tanh_c)
 
@@ -194,17 +224,16 @@ def lstm_backward(dh, dc_n, cache):
     N, T, D = x.shape
     dh = check_upstream("dh", dh, h, "NTH")
     dc_prev = check_upstream("dc_n", dc_n, c[:, -1], "NH")
-    c_prevs = np.concatenate((c0[:, None], c[:, :-1]), axis=1)  # (N, T, H) c_0 .. c_{T-1}
     h_prevs = np.concatenate((h0[:, None], h[:, :-1]), axis=1)  # (N, T, H) h_0 .. h_{T-1}
     da = np.empty_like(ifgo)  # (N, T, 4H)
     dh_prev = np.zeros_like(h0)
     WhT = np.ascontiguousarray(Wh.T)  # (4H, H); BLAS multiplies a contiguous copy faster
     for t in reversed(range(T)):
+        c_prev = c[:, t - 1] if t > 0 else c0
         # h_t feeds the loss directly and the next step: the two gradients add
-        da[:, t], dc_prev = _step_backward(
-            dh[:, t] + dh_prev, dc_prev, c_prevs[:, t], ifgo[:, t], tanh_c[:, t]
-        )
-        dh_prev = da[:, t] @ WhT  # backprop h_prev @ Wh into h_prev
+        da_t, dc_prev = _step_backward(dh[:, t] + dh_prev, dc_prev, c_prev, ifgo[:, t],
+                                       tanh_c[:, t], out=da[:, t])  # da_t is da[:, t]
+        dh_prev = da_t @ WhT  # backprop h_prev @ Wh into h_prev
     # shared weights: their gradients sum over time, one matmul each (eq-ch08-dparams)
     da2 = da.reshape(N * T, -1)  # (N*T, 4H)
     dx = (da2 @ Wx.T).reshape(N, T, D)
