@@ -1,3 +1,6 @@
 """Generated tasks with known answers, so that nothing is downloaded: ``adding`` (the adding
-problem of Hochreiter and Schmidhuber, chapters 8-9). ``rnnkit.torch.tasks`` turns them into
-tensors."""
+problem of Hochreiter and Schmidhuber, chapters 8-9) and ``listops`` (nested list operations
+with a known value, as token strings and as trees, chapter 10), ``copy`` (copy and reversal,
+chapter 11) and ``dates`` (dates in many formats to ISO 8601, chapter 12), with ``tokens``
+(vocabularies with pad, start and end ids, padded batches and masks). ``rnnkit.torch.tasks``
+turns them into tensors."""

@@ -5,13 +5,20 @@ It mirrors ``rnnkit``:
 - ``cells``: one module per cell, each with the cell (one step) and its batch-first,
   multi-layer sequence model: ``RNN``, ``LSTM``, ``GRU`` (``fast=True`` runs torch.nn's
   fused kernels with the same weights), ``CoupledLSTM`` (fused too), ``Leaky``, ``LNRNN``,
-  ``MUT1``-``MUT3``; parameters named and shaped as in ``rnnkit.cells``.
-- ``models``: ``charlm`` (the character LM), ``esn`` (echo state networks).
-- ``tasks``: ``adding`` (the adding problem as tensors, its regressor and loss).
+  ``MUT1``-``MUT3``, ``DTRNN``; parameters named and shaped as in ``rnnkit.cells``; every one
+  takes torch.nn's ``bidirectional=True`` and ``dropout=p``.
+- ``compose``: ``attention`` (additive and multiplicative attention modules).
+- ``models``: ``charlm`` (the character LM), ``esn`` (echo state networks), ``tree`` (the
+  child-sum Tree-LSTM, one batched step per tree height), ``seq2seq`` (GRU encoder-decoders,
+  with or without attention).
+- ``tasks``: ``adding`` (the adding problem as tensors, its regressor and loss), ``seq2seq``
+  (padded batches of string pairs).
 - ``layout``: the one place that knows torch.nn's ``(G*H, D)`` layout and two-bias scheme
   (pure, layer by layer); ``convert``: whole modules between NumPy, rnnkit.torch and torch.nn.
 - ``device`` (``pick_device``, ``seed_everything``) and ``train`` (``fit``: clipping, AMP on
   CUDA, divergence detection).
+- ``checkpoint`` (pickle-free checkpoints: ``.npz`` weights and a JSON configuration) and
+  ``charlm_commands`` (what ``rnnkit charlm train|sample|eval`` runs).
 
 Importing ``rnnkit`` alone never imports torch; importing this subpackage does.
 """
