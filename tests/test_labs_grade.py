@@ -33,8 +33,9 @@ HAVE_TORCH = importlib.util.find_spec("torch") is not None
 
 def _lab_param(path):
     """A solution as a test parameter; a lab that uses torch is skipped, with why, without it."""
-    needs_torch = re.search(r"^\s*(import torch|from torch|.*rnnkit\.torch)",
-                            path.read_text(encoding="utf-8"), flags=re.M)
+    code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))
+                     ["cells"] if c["cell_type"] == "code")
+    needs_torch = re.search(r"^\s*(import|from) (torch|rnnkit\.torch)\b", code, flags=re.M)
     marks = [] if HAVE_TORCH or not needs_torch else [pytest.mark.skip(
         reason=f"{path.stem} uses torch, which is not installed")]
     return pytest.param(path, marks=marks, id=path.stem)
