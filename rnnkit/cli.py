@@ -31,29 +31,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive(kind):
+def _number(kind, minimum, strict):
+    """An argparse type: ``kind`` (int or float) > minimum (strict) or >= minimum."""
     def parse(value):
         try:
             v = kind(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {value!r}") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"expected a number > 0, got {value}")
+        if not (v > minimum if strict else v >= minimum):  # refuses nan too
+            raise argparse.ArgumentTypeError(
+                f"expected a number {'>' if strict else '>='} {minimum}, got {value}")
         return v
-    parse.__name__ = f"positive {kind.__name__}"
+    parse.__name__ = f"{'positive' if strict else 'non-negative'} {kind.__name__}"
     return parse
+
+
+def _positive(kind):
+    return _number(kind, 0, strict=True)
 
 
 def _non_negative(kind):
-    def parse(value):
-        try:
-            v = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {value!r}") from None
-        if v < 0:
-            raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-        return v
-    return parse
+    return _number(kind, 0, strict=False)
 
 
 def build_parser():

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from cell_inputs import spec_params
 from mut_paper import paper_step
 
 from rnnkit.cells import CELLS, mut
@@ -19,12 +20,7 @@ def fns(kind):
 def make(kind, N, T, D, H, seed=0, dtype=np.float64):
     """x (N, T, D), h0 (N, H) and the cell's parameters in forward's order, by name."""
     rng = np.random.default_rng(seed)
-    sizes = {"D": D, "H": H}
-    params = {}
-    for name, letters, _ in CELLS[kind].params:
-        shape = tuple(sizes[c] for c in letters)
-        scale = 0.5 if len(shape) == 1 else 1 / np.sqrt(shape[0])  # gates away from saturation
-        params[name] = (scale * rng.standard_normal(shape)).astype(dtype)
+    params = {k: v.astype(dtype) for k, v in spec_params(CELLS[kind], D, H, rng).items()}
     x = rng.standard_normal((N, T, D)).astype(dtype)
     h0 = rng.standard_normal((N, H)).astype(dtype)
     return x, h0, params

@@ -12,6 +12,7 @@ import numpy as np
 
 from rnnkit.draw.diagram import Diagram
 from rnnkit.draw.palette import FONT, PALETTE
+from rnnkit.layers import sigmoid
 
 
 class CellOp(NamedTuple):
@@ -46,10 +47,6 @@ class CellSpec(NamedTuple):
 _OP_LABEL = {"mul": r"$\times$", "add": "$+$", "one_minus": r"$1-$", "tanh": r"$\tanh$"}
 
 
-def _sigmoid(a):
-    return np.exp(np.minimum(a, 0)) / (1 + np.exp(-np.abs(a)))
-
-
 def run_cell(spec, inputs, params):
     """Evaluate a cell diagram with NumPy and return every node's value (a dict).
 
@@ -68,7 +65,7 @@ def run_cell(spec, inputs, params):
             a = sum(v if p[i] is None else v @ p[i] for i, v in zip(op.inputs, args, strict=True))
             args = [a + p.get("b", 0)]
         vals[op.name] = {
-            "sigmoid": lambda a: _sigmoid(a[0]),
+            "sigmoid": lambda a: sigmoid(a[0]),
             "tanh": lambda a: np.tanh(a[0]),
             "mul": lambda a: a[0] * a[1],
             "add": lambda a: a[0] + a[1],
