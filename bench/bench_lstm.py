@@ -81,23 +81,27 @@ def profile_numpy_lstm(H, reps=15):
     b, dh = np.zeros(4 * H, f32), rng.standard_normal((N, T, H)).astype(f32)
     h0 = np.zeros((N, H), f32)
     _, _, cache = lstm.lstm_forward(x, h0, h0, Wx, Wh, b)
-    xw = (x.reshape(N * T, D) @ Wx + b).reshape(N, T, 4 * H)
-    da = np.empty_like(cache.ifgo)
+    # the loops run time-major, as lstm_forward and lstm_backward do: (T, N, ...) arrays
+    h, c, ifgo, tanh_c = (a.transpose(1, 0, 2) for a in cache[5:])
+    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(T * N, D)
+    xw = (x_tm @ Wx + b).reshape(T, N, 4 * H)
+    dh_tm = np.ascontiguousarray(dh.transpose(1, 0, 2))
+    da = np.empty_like(ifgo)
     WhT = np.ascontiguousarray(Wh.T)
-    da2, h_prevs = da.reshape(N * T, -1), cache.h.reshape(N * T, H)
+    da2, h_prevs = da.reshape(T * N, -1), h.reshape(T * N, H)
+    out = [np.empty_like(a) for a in (h, c, ifgo, tanh_c)]
 
     phases = {  # timed in turn, round after round, so that load on the machine hits all alike
         "fwd": lambda: lstm.lstm_forward(x, h0, h0, Wx, Wh, b),
         "bwd": lambda: lstm.lstm_backward(dh, None, cache),
-        "steps": lambda: [lstm._step(xw[:, t], cache.h[:, t], cache.c[:, t], Wh)
+        "steps": lambda: [lstm._step(xw[t], h[t], c[t], Wh, out=[a[t] for a in out])
                           for t in range(T)],
-        "mm_f": lambda: [cache.h[:, t] @ Wh for t in range(T)],
-        "xw": lambda: x.reshape(N * T, D) @ Wx + b,
-        "steps_b": lambda: [lstm._step_backward(dh[:, t], dh[:, t], cache.c[:, t],
-                                                cache.ifgo[:, t], cache.tanh_c[:, t], da[:, t])
-                            for t in range(T)],
-        "mm_b": lambda: [da[:, t] @ WhT for t in range(T)],
-        "big": lambda: (da2 @ Wx.T, x.reshape(N * T, D).T @ da2, h_prevs.T @ da2, da2.sum(0)),
+        "mm_f": lambda: [h[t] @ Wh for t in range(T)],
+        "xw": lambda: x_tm @ Wx + b,
+        "steps_b": lambda: [lstm._step_backward(dh_tm[t], dh_tm[t], c[t], ifgo[t], tanh_c[t],
+                                                da[t]) for t in range(T)],
+        "mm_b": lambda: [da[t] @ WhT for t in range(T)],
+        "big": lambda: (da2 @ Wx.T, x_tm.T @ da2, h_prevs.T @ da2, da2.sum(0)),
     }
     runs = {k: [] for k in phases}
     for fn in phases.values():
@@ -110,7 +114,7 @@ def profile_numpy_lstm(H, reps=15):
         "forward  h_prev @ Wh, per step": ms["mm_f"],
         "forward  gate algebra, per step": ms["steps"] - ms["mm_f"],
         "forward  x @ Wx + b, once": ms["xw"],
-        "forward  the rest (checks, copies into the cache)": ms["fwd"] - ms["steps"] - ms["xw"],
+        "forward  the rest (checks, transposes)": ms["fwd"] - ms["steps"] - ms["xw"],
         "backward gate algebra, per step": ms["steps_b"],
         "backward da @ Wh.T, per step": ms["mm_b"],
         "backward dx, dWx, dWh, db: one matmul each": ms["big"],

@@ -9,8 +9,10 @@ The sequence functions compute the input projection ``x @ Wx + b`` for all time
 steps in one matmul and accumulate ``dWx``, ``dWh``, ``db`` and ``dx`` with one
 matmul each after the loop over time. What remains inside the loop, the
 ``h_prev @ Wh`` product and the elementwise gate algebra, is inherently
-sequential: this is a naive loop over time, for reading, not for speed (the
-fused kernels are in ``rnnkit.torch``).
+sequential: this is a plain loop over time, for reading (the fused kernels are in
+``rnnkit.torch``). Inside the sequence functions time comes first, so each step
+works on contiguous memory, and each step writes its results straight into the
+sequence's arrays; ``bench/bench_lstm.py`` measures it against ``torch.nn.LSTM``.
 """
 
 from typing import NamedTuple
@@ -79,11 +81,12 @@ def _blocks(a):
 
     The same as ``np.split(a, 4, axis=1)``, without its overhead (it shows at T calls).
     """
-    return a.reshape(a.shape[0], G, -1).transpose(1, 0, 2)  # (4, N, H), unpacks to 4 views
+    H = a.shape[1] // G
+    return a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
 
 
-def _sigmoid(a):
-    """Return ``1 / (1 + exp(-a))``, the book's formula, in one new array (no ``np.where``).
+def _sigmoid(a, out):
+    """Write ``1 / (1 + exp(-a))``, the book's formula, into ``out`` (no ``np.where``).
 
     ``exp(-a)`` overflows to inf for very negative ``a``, and ``1 / inf = 0`` is the right
     limit, so that overflow is expected and silenced. ``rnnkit.layers.sigmoid`` gives the
@@ -93,42 +96,55 @@ def _sigmoid(a):
     with np.errstate(over="ignore"):
         s = np.exp(-a)
     s += 1
-    return np.reciprocal(s, out=s)
+    return np.reciprocal(s, out=out)
 
 
-def _step(xw, h_prev, c_prev, Wh, a=None):
+def _step(xw, h_prev, c_prev, Wh, out=None):
     """One step from the precomputed input projection ``xw = x @ Wx + b`` (N, 4H).
 
-    ``a``: an (N, 4H) buffer for the pre-activations that a sequence reuses at every step
-    (a fresh array of that size each step costs the allocator a measurable share), or None.
+    Returns ``h_next, c_next, ifgo, tanh_c``. ``out``: four arrays of those shapes to write
+    them into (one time step of a sequence's buffers, so that nothing is copied afterwards),
+    or None for new arrays.
     """
-    a = np.matmul(h_prev, Wh, out=a)
+    N, H = c_prev.shape
+    if out is None:
+        out = (np.empty_like(c_prev), np.empty_like(c_prev),
+               np.empty((N, G * H), dtype=c_prev.dtype), np.empty_like(c_prev))
+    h_next, c_next, ifgo, tanh_c = out
+    a = h_prev @ Wh
     a += xw  # (N, 4H) pre-activations of the four blocks
-    a_i, a_f, a_g, a_o = _blocks(a)
-    ifgo = _sigmoid(a)  # (N, 4H): i, f, o = sigmoid(a_i, a_f, a_o) (eq-ch08-gates)
+    _sigmoid(a, out=ifgo)  # i, f, o = sigmoid(a_i, a_f, a_o) (eq-ch08-gates)
     i, f, g, o = _blocks(ifgo)  # views: writing g writes ifgo
-    np.tanh(a_g, out=g)  # the candidate g = tanh(a_g), written over its block
-    c_next = f * c_prev + i * g  # (eq-ch08-cell)
-    tanh_c = np.tanh(c_next)
-    h_next = o * tanh_c  # (eq-ch08-hidden)
+    np.tanh(_blocks(a)[2], out=g)  # the candidate g = tanh(a_g), written over its block
+    np.multiply(f, c_prev, out=c_next)
+    c_next += i * g  # c_next = f * c_prev + i * g (eq-ch08-cell)
+    np.tanh(c_next, out=tanh_c)
+    np.multiply(o, tanh_c, out=h_next)  # h_next = o * tanh(c_next) (eq-ch08-hidden)
     return h_next, c_next, ifgo, tanh_c
 
 
 def _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c, out=None):
     """Backprop one step down to the pre-activations; return ``(da, dc_prev)``.
 
-    ``out``: an (N, 4H) array to write ``da`` into (a row of the sequence's buffer), or None.
+    ``out``: an (N, 4H) array to write ``da`` into (one time step of the sequence's buffer),
+    or None. Each gate's gradient is written into its block of ``da`` and then multiplied,
+    in place, by the derivative of its squashing function.
     """
     i, f, g, o = _blocks(ifgo)
-    do = dh_next * tanh_c  # backprop h = o * tanh(c) into o
-    dc = dc_next + dh_next * o * (1 - tanh_c**2)  # ... and into c, through tanh (eq-ch08-dc)
-    df = dc * c_prev  # backprop c = f * c_prev + i * g into f (eq-ch08-dcprev)
-    di = dc * g  # ... into i
-    dg = dc * i  # ... into g
+    da = np.empty_like(ifgo) if out is None else out
+    di, df, dg, do = _blocks(da)  # views: writing them writes da
+    np.multiply(dh_next, tanh_c, out=do)  # backprop h = o * tanh(c) into o
+    dc = dh_next * o
+    dc *= 1 - tanh_c**2
+    dc += dc_next  # ... and into c, through tanh (eq-ch08-dc)
+    np.multiply(dc, c_prev, out=df)  # backprop c = f * c_prev + i * g into f (eq-ch08-dcprev)
+    np.multiply(dc, g, out=di)  # ... into i
+    np.multiply(dc, i, out=dg)  # ... into g
     dc_prev = dc * f  # ... into c_prev: the uninterrupted path
-    da = np.concatenate(  # backprop through sigmoid (i, f, o) and tanh (g) (eq-ch08-da)
-        (di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)), axis=1, out=out
-    )  # (N, 4H)
+    di *= i * (1 - i)  # backprop through sigmoid (i, f, o) and tanh (g) (eq-ch08-da)
+    df *= f * (1 - f)
+    dg *= 1 - g**2
+    do *= o * (1 - o)
     return da, dc_prev
 
 
@@ -194,19 +210,19 @@ def lstm_forward(x, h0, c0, Wx, Wh, b):
     """
     dims, h0, c0 = _validate(x, h0, c0, Wx, Wh, b, step=False)
     N, T, D, H = dims["N"], dims["T"], dims["D"], dims["H"]
-    # input projection for every step in one matmul
-    xw = x.reshape(N * T, D) @ Wx
+    # Inside, time comes first, (T, N, ...), so that each step reads and writes one
+    # contiguous block; the cache shows the same arrays as (N, T, ...) views.
+    xw = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(T * N, D) @ Wx
     xw += b
-    xw = xw.reshape(N, T, G * H)  # (N, T, 4H)
-    h = np.empty((N, T, H), dtype=x.dtype)
-    c = np.empty((N, T, H), dtype=x.dtype)
-    ifgo = np.empty((N, T, G * H), dtype=x.dtype)
-    tanh_c = np.empty((N, T, H), dtype=x.dtype)
-    h_prev, c_prev, a = h0, c0, np.empty((N, G * H), dtype=x.dtype)
+    xw = xw.reshape(T, N, G * H)  # the input projection of every step in one matmul
+    h, c, tanh_c = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
+    ifgo = np.empty((T, N, G * H), dtype=x.dtype)
+    h_prev, c_prev = h0, c0
     for t in range(T):
-        h_prev, c_prev, ifgo[:, t], tanh_c[:, t] = _step(xw[:, t], h_prev, c_prev, Wh, a)
-        h[:, t], c[:, t] = h_prev, c_prev
-    return h, c[:, -1], LSTMSeqCache(x, h0, c0, Wx, Wh, h, c, ifgo, tanh_c)
+        _step(xw[t], h_prev, c_prev, Wh, out=(h[t], c[t], ifgo[t], tanh_c[t]))
+        h_prev, c_prev = h[t], c[t]
+    h, c, ifgo, tanh_c = (a.transpose(1, 0, 2) for a in (h, c, ifgo, tanh_c))  # (N, T, ...)
+    return np.ascontiguousarray(h), c[:, -1], LSTMSeqCache(x, h0, c0, Wx, Wh, h, c, ifgo, tanh_c)
 
 
 def lstm_backward(dh, dc_n, cache):
@@ -224,19 +240,21 @@ def lstm_backward(dh, dc_n, cache):
     N, T, D = x.shape
     dh = check_upstream("dh", dh, h, "NTH")
     dc_prev = check_upstream("dc_n", dc_n, c[:, -1], "NH")
-    h_prevs = np.concatenate((h0[:, None], h[:, :-1]), axis=1)  # (N, T, H) h_0 .. h_{T-1}
-    da = np.empty_like(ifgo)  # (N, T, 4H)
+    # time first, as in lstm_forward: the cache's arrays are views of (T, N, ...) arrays
+    dh, h, c, ifgo, tanh_c = (a.transpose(1, 0, 2) for a in (dh, h, c, ifgo, tanh_c))
+    da = np.empty_like(ifgo)  # (T, N, 4H)
     dh_prev = np.zeros_like(h0)
     WhT = np.ascontiguousarray(Wh.T)  # (4H, H); BLAS multiplies a contiguous copy faster
     for t in reversed(range(T)):
-        c_prev = c[:, t - 1] if t > 0 else c0
+        c_prev = c[t - 1] if t > 0 else c0
         # h_t feeds the loss directly and the next step: the two gradients add
-        da_t, dc_prev = _step_backward(dh[:, t] + dh_prev, dc_prev, c_prev, ifgo[:, t],
-                                       tanh_c[:, t], out=da[:, t])  # da_t is da[:, t]
-        dh_prev = da_t @ WhT  # backprop h_prev @ Wh into h_prev
+        dh_prev += dh[t]
+        _, dc_prev = _step_backward(dh_prev, dc_prev, c_prev, ifgo[t], tanh_c[t], out=da[t])
+        dh_prev = da[t] @ WhT  # backprop h_prev @ Wh into h_prev
     # shared weights: their gradients sum over time, one matmul each (eq-ch08-dparams)
-    da2 = da.reshape(N * T, -1)  # (N*T, 4H)
-    dx = (da2 @ Wx.T).reshape(N, T, D)
-    dWx = x.reshape(N * T, D).T @ da2
-    dWh = h_prevs.reshape(N * T, -1).T @ da2
-    return dx, dh_prev, dc_prev, dWx, dWh, da2.sum(axis=0)
+    da2 = da.reshape(T * N, -1)  # (T*N, 4H)
+    dx = (da2 @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
+    h_prevs = np.concatenate((h0[None], h[:-1]))  # (T, N, H) h_0 .. h_{T-1}
+    dWx = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(T * N, D).T @ da2
+    dWh = h_prevs.reshape(T * N, -1).T @ da2
+    return np.ascontiguousarray(dx), dh_prev, dc_prev, dWx, dWh, da2.sum(axis=0)
