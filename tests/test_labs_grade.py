@@ -183,7 +183,8 @@ def test_a_correct_answer_written_differently_gets_full_marks(tmp_path):
             prev_n, _ = rnn_step_forward(x[n:n + 1, t], prev[n:n + 1], Wx, Wh, b)
             h[n, t] = prev_n[0]
         prev = h[:, t]
-    return h, None
+    cache = [(x[:, t], h0 if t == 0 else h[:, t - 1], Wx, Wh, h[:, t]) for t in range(T)]
+    return h, cache
 ''')
     summary = run(nb, tmp_path, hidden=True)
     assert summary["score"] == summary["max_score"] == 10, messages(summary)

@@ -166,7 +166,7 @@ def bptt_gradcheck(forward, backward, x, h0, Wx, Wh, b, dh):
     return check_backward(forward, backward, [x, h0, Wx, Wh, b], dh)
 ''')
     summary = run(nb, tmp_path, name)
-    assert scores(summary) == {"2a": 3, "2b": 3, "2c": 0, "2d": 2}
+    assert scores(summary) == {"2a": 3, "2b": 3, "2c": 0, "2d": 2, "2e": 3}
     assert "rnnkit.gradcheck.check_backward is rnnkit's answer to exercise 2c" in (
         messages(summary)["2c"])
 
@@ -411,7 +411,7 @@ def tbptt_grads(x, h0, Wx, Wh, b, dh, k):
     return dWx, dWh, db
 ''')
     summary = run(nb, tmp_path, name)
-    assert scores(summary) == {"2a": 3, "2b": 3, "2c": 2, "2d": 0}, messages(summary)
+    assert scores(summary) == {"2a": 3, "2b": 3, "2c": 2, "2d": 0, "2e": 3}, messages(summary)
     assert "cannot be called after that call returned" in messages(summary)["2d"]
 
 
