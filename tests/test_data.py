@@ -31,16 +31,36 @@ def test_shakespeare_is_package_data():
     assert resources.files("rnnkit.data").joinpath("SHAKESPEARE_LICENSE.md").is_file()
 
 
-def test_python_source_is_read_from_the_stdlib():
-    import inspect
-    import textwrap
+def test_python_source_is_the_pinned_cpython_release():
+    import hashlib
+    from importlib import resources
 
-    code = load_python_source(("textwrap.py", "heapq.py"))
-    assert code.startswith(inspect.getsource(textwrap)[:200])  # the same file, read differently
-    assert "def heappush(" in code
-    assert len(load_python_source()) > 300_000 and len(CODE_FILES) == 20
+    from rnnkit.data import CODE_RELEASE, CODE_SHA256
+
+    code = load_python_source()
+    assert CODE_RELEASE == "3.11.7" and len(CODE_FILES) == 20
+    assert len(code) == 813_206  # the same text under every Python, not the running stdlib
+    assert hashlib.sha256(code.encode("utf-8")).hexdigest() == CODE_SHA256
+    two = load_python_source(("textwrap.py", "heapq.py"))
+    assert two.startswith('"""Text wrapping and filling.') and "def heappush(" in two
+    assert two.count("\n\n") > 0 and two.endswith("\n")
+    assert load_python_source(("heapq.py", "textwrap.py")) != two  # the order given is kept
     with pytest.raises(FileNotFoundError, match="'no_such_module.py'"):
         load_python_source(("no_such_module.py",))
+    with pytest.raises(TypeError, match="files: expected a sequence"):
+        load_python_source("bisect.py")
+    data = resources.files("rnnkit.data")
+    assert data.joinpath("python_code.tar.xz").is_file()
+    assert data.joinpath("PYTHON_CODE_LICENSE.md").is_file()
+    import io
+    import lzma
+    import tarfile
+
+    packed = data.joinpath("python_code.tar.xz").read_bytes()
+    with tarfile.open(fileobj=io.BytesIO(lzma.decompress(packed))) as tar:
+        assert tar.getnames() == [*CODE_FILES, "LICENSE.txt"]  # the PSF licence travels along
+        licence = tar.extractfile("LICENSE.txt").read().decode("utf-8")
+    assert "PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2" in licence
 
 
 def test_vocab_round_trip_matches_a_dict_lookup():

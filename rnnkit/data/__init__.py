@@ -3,8 +3,10 @@
 - ``load_shakespeare()``: 42 plays and poems (5 MB of ASCII) that ship with rnnkit as
   ``shakespeare.txt.xz``; rebuilt by the repository's ``tools/make_shakespeare.py``,
   credited in ``SHAKESPEARE_LICENSE.md``. Nothing is downloaded at run time.
-- ``load_python_source()``: a code corpus read from the running Python's own standard
-  library (a fixed list of modules), for the interpretable-cell experiment of chapter 5.
+- ``load_python_source()``: a code corpus, 20 modules of CPython 3.11.7's standard library
+  that ship with rnnkit as ``python_code.tar.xz`` (the same text whatever Python runs it);
+  rebuilt by ``tools/make_code_corpus.py``, credited in ``PYTHON_CODE_LICENSE.md``. Chapter 5
+  trains a code model on it and looks for interpretable units.
 - ``Vocab``: characters <-> integer ids, with an explicit policy for characters it does
   not know (``"error"``, ``"replace"``, ``"skip"``).
 - ``train_val_split`` and ``StreamBatches``: a deterministic held-out tail, and batches
@@ -14,17 +16,19 @@
 
 import functools
 import hashlib
+import io
 import lzma
 import numbers
-import sysconfig
+import tarfile
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
 __all__ = [
     "SHAKESPEARE_SHA256",
     "CODE_FILES",
+    "CODE_RELEASE",
+    "CODE_SHA256",
     "load_shakespeare",
     "load_python_source",
     "Vocab",
@@ -35,8 +39,14 @@ __all__ = [
 #: sha256 of the decompressed text; ``tools/make_shakespeare.py`` prints it when it rebuilds it.
 SHAKESPEARE_SHA256 = "04decea0dd965df5e6cfc4a538b0c62623aaa3bfd848ac7fad6734e59c96624d"
 
-#: Standard-library modules that make up the code corpus, in this order (each a single file
-#: in every Python from 3.10 on). The contents follow the running Python's version.
+#: The CPython release whose standard-library modules make up the bundled code corpus.
+CODE_RELEASE = "3.11.7"
+#: sha256 of ``load_python_source()`` (all of ``CODE_FILES``, UTF-8), checked at every load;
+#: ``tools/make_code_corpus.py`` prints it when it rebuilds the archive.
+CODE_SHA256 = "adb0398af0811da12caf90335f153759ebcabff4d9f230b5fe2552a411e85f50"
+
+#: Standard-library modules that make up the code corpus, in this order (CPython 3.11.7's
+#: ``Lib/``, bundled in ``python_code.tar.xz``, so the text is fixed).
 CODE_FILES = (
     "argparse.py", "textwrap.py", "difflib.py", "string.py", "csv.py", "fractions.py",
     "heapq.py", "bisect.py", "shlex.py", "pprint.py", "configparser.py", "calendar.py",
@@ -67,26 +77,45 @@ def load_shakespeare():
     return data.decode("ascii")
 
 
-def load_python_source(files=CODE_FILES):
-    """Return the source of standard-library modules, concatenated in the given order.
+@functools.lru_cache(maxsize=1)
+def _python_modules():
+    """The bundled modules as ``{file name: source}``, checked against ``CODE_SHA256``."""
+    packed = resources.files(__name__).joinpath("python_code.tar.xz").read_bytes()
+    with tarfile.open(fileobj=io.BytesIO(lzma.decompress(packed))) as tar:
+        modules = {name: tar.extractfile(name).read().decode("utf-8") for name in CODE_FILES}
+    digest = hashlib.sha256(_join(modules.values()).encode("utf-8")).hexdigest()
+    if digest != CODE_SHA256:
+        raise ValueError(
+            f"python_code.tar.xz: corpus sha256 {digest}, expected {CODE_SHA256}; rebuild it "
+            "with python tools/make_code_corpus.py (in the repository)"
+        )
+    return modules
 
-    Files are read from ``sysconfig.get_paths()["stdlib"]`` (no import, no network), each
-    followed by a blank line. The text varies with the Python version, not between runs.
+
+def _join(sources):
+    return "\n\n".join(sources) + "\n"
+
+
+def load_python_source(files=CODE_FILES):
+    """Return the source of bundled standard-library modules, concatenated in the given order.
+
+    The modules are CPython 3.11.7's (``CODE_RELEASE``), shipped in ``python_code.tar.xz``,
+    so the text is the same under every Python; two newlines separate the files and one ends
+    the text. The whole corpus is checked against ``CODE_SHA256`` at the first load.
 
     Args:
-        files: file names relative to the stdlib folder.
+        files: file names, each one of ``CODE_FILES``.
     Returns:
         str.
     """
-    root = Path(sysconfig.get_paths()["stdlib"])
-    parts = []
-    for name in files:
-        path = root / name
-        if not path.is_file():
-            raise FileNotFoundError(f"files: {name!r} is not a file in the standard library "
-                                    f"at {root}")
-        parts.append(path.read_text(encoding="utf-8"))
-    return "\n\n".join(parts) + "\n"
+    if isinstance(files, str):
+        raise TypeError(f"files: expected a sequence of file names, got the string {files!r}")
+    modules = _python_modules()
+    unknown = [name for name in files if name not in modules]
+    if unknown:
+        raise FileNotFoundError(f"files: {unknown[0]!r} is not one of the bundled modules "
+                                f"rnnkit.data.CODE_FILES {CODE_FILES}")
+    return _join(modules[name] for name in files)
 
 
 class Vocab:
