@@ -14,7 +14,8 @@ NumPy reference (forward and hand-written backward, exactly the book's equations
 - ops and tools, one module each: ``layers`` (affine, embedding, softmax loss),
   ``layernorm`` (the op), ``init``, ``optim`` (optimisers, gradient clipping), ``gradcheck``
   (finite differences), ``decode`` (greedy, temperature and top-k sampling, greedy and beam
-  search), ``_checks`` (input checks whose errors name the argument);
+  search), ``scan`` (linear recurrences ``h_t = a_t * h_{t-1} + b_t`` by a loop or a
+  parallel scan), ``_checks`` (input checks whose errors name the argument);
 - ``draw``: the book's diagrams, one palette and vocabulary (needs matplotlib, which nothing
   else in rnnkit imports);
 - ``cli`` (with ``cli_common``): the ``rnnkit`` command, ``rnnkit charlm train|sample|eval``;

@@ -3,8 +3,9 @@
 Modules: ``rnn`` (vanilla, chapters 3-4), ``leaky`` (leaky units, chapter 7), ``ln_rnn``
 (layer-normalised RNN, chapter 7), ``lstm`` (chapter 8), ``coupled_lstm`` (the coupled-gate
 LSTM, chapter 8), ``gru`` (chapter 9), ``mut`` (MUT1-3, chapter 9), ``dt_rnn`` (the
-deep-transition RNN, an MLP inside the step, chapter 10). ``rnnkit.torch.cells``
-has a twin of each, with the same parameter names and shapes.
+deep-transition RNN, an MLP inside the step, chapter 10), ``conv_lstm`` (the convolutional
+LSTM, chapter 14: images as inputs and states, so not in ``CELLS``; its docstring says why).
+``rnnkit.torch.cells`` has a twin of each, with the same parameter names and shapes.
 
 The contract
 ------------

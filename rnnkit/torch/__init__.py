@@ -10,7 +10,9 @@ It mirrors ``rnnkit``:
 - ``compose``: ``attention`` (additive and multiplicative attention modules).
 - ``models``: ``charlm`` (the character LM), ``esn`` (echo state networks), ``tree`` (the
   child-sum Tree-LSTM, one batched step per tree height), ``seq2seq`` (GRU encoder-decoders,
-  with or without attention).
+  with or without attention), ``mingru`` (the minGRU and a language model of them).
+- ``scan``: ``linear_scan`` (the loop, doubling and log-space scans of chapter 15, with
+  autograd) and ``log_space_scan``.
 - ``tasks``: ``adding`` (the adding problem as tensors, its regressor and loss), ``seq2seq``
   (padded batches of string pairs).
 - ``layout``: the one place that knows torch.nn's ``(G*H, D)`` layout and two-bias scheme
