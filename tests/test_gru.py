@@ -1,6 +1,7 @@
 """rnnkit.cells.gru beyond the contract (test_cells_contract.py): where the gates sit."""
 
 import numpy as np
+import pytest
 from cell_inputs import spec_arrays
 
 from rnnkit.cells import CELLS
@@ -36,3 +37,23 @@ def test_reset_gate_multiplies_the_hidden_bias_of_the_candidate(rng):
     h_c, _ = gru_forward(x, h0, Wx, Wh, b, b_hn)
     h_d, _ = gru_forward(x, h0, Wx, Wh, b, b_hn + 5.0)
     assert np.abs(h_c - h_d).max() > 1e-2
+
+
+def test_torch_gru_and_rnnkit_torch_gru_put_the_update_gate_on_the_old_state(rng):
+    # Book chapter 9: Cho et al.'s form h = z * h_prev + (1 - z) * n, in torch.nn.GRU (whose
+    # layout rnnkit converts) and in rnnkit.torch's loop alike
+    torch = pytest.importorskip("torch")
+    from rnnkit.torch import GRU
+    from rnnkit.torch.layout import numpy_to_state_dict
+
+    x, h0, Wx, Wh, b, b_hn = draw(rng)
+    b[4:8] = 40.0  # z = 1 exactly in float64
+    ref = torch.nn.GRU(3, 4, batch_first=True, dtype=torch.float64)
+    ref.load_state_dict(numpy_to_state_dict("gru", {"Wx": Wx, "Wh": Wh, "b": b, "b_hn": b_hn}))
+    loop = GRU(3, 4, dtype=torch.float64)
+    with torch.no_grad():
+        for name, value in (("Wx", Wx), ("Wh", Wh), ("b", b), ("b_hn", b_hn)):
+            getattr(loop.cells[0], name).copy_(torch.from_numpy(value))
+        for model in (ref, loop):
+            out, _ = model(torch.from_numpy(x), torch.from_numpy(h0)[None])
+            np.testing.assert_allclose(out[:, 0].numpy(), h0, rtol=0, atol=1e-15)

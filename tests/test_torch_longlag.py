@@ -43,3 +43,26 @@ def test_adding_batches_are_the_generator_draws_in_order():
         np.testing.assert_array_equal(y.numpy(), want_y)
     with pytest.raises(TypeError, match="rng: expected a numpy.random.Generator"):
         adding_batches(1, 4, 6, 0)
+
+
+def test_input_gradient_norms_match_autograd_step_by_step():
+    from rnnkit.torch.tasks.adding import input_gradient_norms
+
+    torch.manual_seed(0)
+    model = LastStepRegressor(LSTM(2, 4)).double()
+    x, y = (torch.from_numpy(a) for a in adding_problem(3, 6, np.random.default_rng(2),
+                                                         dtype=np.float64))
+    norms = input_gradient_norms(model, x, y)
+    assert norms.shape == (6,) and all(p.grad is None for p in model.parameters())
+    for t in range(6):  # the loss as a function of step t's inputs alone, by finite differences
+        grad = np.zeros((3, 2))
+        for n in range(3):
+            for d in range(2):
+                e = torch.zeros_like(x)
+                e[n, t, d] = 1e-6
+                with torch.no_grad():
+                    diff = mse_loss(model, (x + e, y)) - mse_loss(model, (x - e, y))
+                grad[n, d] = float(diff) / 2e-6
+        assert norms[t] == pytest.approx(np.linalg.norm(grad, axis=1).mean(), rel=1e-6)
+    with pytest.raises(ValueError, match=r"y: expected a tensor \(3,\)"):
+        input_gradient_norms(model, x, y[:2])

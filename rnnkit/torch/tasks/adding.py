@@ -11,7 +11,7 @@ from torch import nn
 
 from rnnkit.tasks.adding import adding_problem
 
-__all__ = ["LastStepRegressor", "mse_loss", "adding_batches"]
+__all__ = ["LastStepRegressor", "mse_loss", "adding_batches", "input_gradient_norms"]
 
 
 class LastStepRegressor(nn.Module):
@@ -44,3 +44,28 @@ def adding_batches(n, N, T, rng):
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
     return [tuple(map(torch.from_numpy, adding_problem(N, T, rng))) for _ in range(n)]
+
+
+def input_gradient_norms(model, x, y):
+    """How strongly the loss reads each input step: ``mean_n ||dL/dx[n, t]||`` for every ``t``.
+
+    The same quantity for every model (the gradient of the mean squared error with respect to
+    the inputs, not to a cell's own state), so cells with different states compare like with
+    like. The model is put in eval mode and its parameter gradients are left untouched.
+
+    Args:
+        model: a regressor such as ``LastStepRegressor``, mapping ``(N, T, D)`` to ``(N,)``.
+        x: inputs, (N, T, D), a float tensor.
+        y: targets, (N,).
+    Returns:
+        a NumPy array (T,): the batch mean of the norm over D of the input gradient at each step.
+    """
+    if not torch.is_tensor(x) or x.ndim != 3:
+        raise ValueError(f"x: expected a tensor (N, T, D), got {getattr(x, 'shape', type(x))}")
+    if not torch.is_tensor(y) or y.shape != x.shape[:1]:
+        got = getattr(y, "shape", type(y))
+        raise ValueError(f"y: expected a tensor ({x.shape[0]},), got {got}")
+    model.eval()
+    x = x.detach().clone().requires_grad_()
+    (dx,) = torch.autograd.grad(mse_loss(model, (x, y)), x)
+    return dx.norm(dim=2).mean(dim=0).detach().cpu().numpy()  # (T,)
