@@ -10,7 +10,8 @@ It mirrors ``rnnkit``:
 - ``compose``: ``attention`` (additive and multiplicative attention modules).
 - ``models``: ``charlm`` (the character LM), ``esn`` (echo state networks), ``tree`` (the
   child-sum Tree-LSTM, one batched step per tree height), ``seq2seq`` (GRU encoder-decoders,
-  with or without attention), ``mingru`` (the minGRU and a language model of them).
+  with or without attention), ``captioning`` (a CNN + LSTM image captioner), ``mingru`` (the
+  minGRU and a language model of them).
 - ``scan``: ``linear_scan`` (the loop, doubling and log-space scans of chapter 15, with
   autograd) and ``log_space_scan``.
 - ``tasks``: ``adding`` (the adding problem as tensors, its regressor and loss), ``seq2seq``
