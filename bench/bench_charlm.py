@@ -177,6 +177,7 @@ def run_numpy(budget, train, val, V, cell="rnn", H=256, N=32, T=64, lr=2e-3, sch
     from rnnkit.optim import Adam
 
     model = CharRNN(V, H, cell, D=64, rng=np.random.default_rng(0), dtype=np.float32)
+    model.init_output_bias(train)  # start from the training text's character frequencies
     opt, start = Adam(lr=lr), time.perf_counter()
 
     def decay(step, loss):
@@ -207,7 +208,7 @@ def run_torch(budget, train, val, V, cell="lstm", H=256, N=32, T=64, lr=5e-3, la
     from rnnkit.torch.models.charlm import CharLM, train_charlm
 
     torch.manual_seed(0)
-    model = CharLM(V, H, cell, D=64, num_layers=layers)
+    model = CharLM(V, H, cell, D=64, num_layers=layers).init_output_bias(train)
     opt, start = torch.optim.Adam(model.parameters(), lr=lr), time.perf_counter()
 
     def decay(step, loss):

@@ -14,6 +14,7 @@ from rnnkit.models.charlm import (
     perplexity,
     train_charlm,
     unigram_bpc,
+    unigram_log_probs,
 )
 from rnnkit.optim import Adam
 
@@ -244,3 +245,24 @@ def test_torch_training_carries_state_and_learns():
     # "hello" repeated: after "l", "l" or "o" depends on the previous letter; a model that
     # carries its state predicts every character almost surely
     assert model.evaluate(ids, N=2, T=10) < 0.05 < history.loss[0]
+
+
+def test_output_bias_starts_at_the_unigram_frequencies_on_both_paths():
+    """With the output weights zeroed, a model whose bias came from ``init_output_bias``
+    scores exactly the unigram baseline; the torch model gets the same bias."""
+    rng = np.random.default_rng(3)
+    V = 7
+    train = rng.choice(V, size=500, p=[0.4, 0.2, 0.1, 0.1, 0.1, 0.05, 0.05])
+    val = rng.choice(V, size=200)
+    model = CharRNN(V, 8, "lstm", D=4).init_output_bias(train)
+    model.params["W_out"][...] = 0.0
+    assert math.isclose(bits_per_char(model.evaluate(val, N=1, T=50)), unigram_bpc(train, val, V),
+                        rel_tol=1e-12)
+    assert np.allclose(np.exp(unigram_log_probs(train, V)).sum(), 1.0)
+    with pytest.raises(ValueError, match="train: expected ids in"):
+        model.init_output_bias(np.array([0, 1, V]))
+    torch = pytest.importorskip("torch")
+    from rnnkit.torch.models.charlm import CharLM
+
+    lm = CharLM(V, 8, "lstm", D=4, dtype=torch.float64).init_output_bias(train)
+    np.testing.assert_allclose(lm.head.bias.detach().numpy(), model.params["b_out"], rtol=1e-12)

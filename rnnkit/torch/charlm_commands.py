@@ -122,9 +122,6 @@ def train(args):
         vocab = Vocab.from_text(text)
     hp = {k: getattr(args, k) if getattr(args, k) is not None else saved.get(k, v)
           for k, v in DEFAULTS.items()}
-    if not args.resume:
-        model = CharLM(len(vocab), hp["hidden"], hp["model"], D=hp["embed"],
-                       num_layers=hp["layers"], device=device)
     N, T = hp["batch"], hp["seq"]
     ids = vocab.encode(text)
     n_val = int(round(len(ids) * VAL_FRACTION))
@@ -134,6 +131,9 @@ def train(args):
                        f"{VAL_FRACTION:.0%} more are held out ({math.ceil((N * T + 1) / 0.9):,} "
                        "in all); use a longer file or a smaller --batch / --seq")
     train_ids, val_ids = train_val_split(ids, VAL_FRACTION)
+    if not args.resume:  # a new model starts out predicting the training text's frequencies
+        model = CharLM(len(vocab), hp["hidden"], hp["model"], D=hp["embed"],
+                       num_layers=hp["layers"], device=device).init_output_bias(train_ids)
     val_ids = val_ids[: args.val_chars]
     batches = StreamBatches(train_ids, N, T)
     optimizer = torch.optim.Adam(model.parameters(), lr=hp["lr"])

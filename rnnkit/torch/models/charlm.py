@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rnnkit.data import StreamBatches
+from rnnkit.models.charlm import unigram_log_probs
 from rnnkit.torch.cells import GRU, LSTM, RNN
 from rnnkit.torch.train import fit
 
@@ -93,6 +94,19 @@ class CharLM(nn.Module):
         logits, state = self(x, state)
         nll = F.cross_entropy(logits.reshape(-1, self.V), y.reshape(-1))
         return nll, _detach(state)
+
+    def init_output_bias(self, train):
+        """Start the head's bias at the log character frequencies of ``train``; return self.
+
+        The same start as ``rnnkit.models.charlm.CharRNN.init_output_bias``: the model predicts
+        the unigram distribution of the training text before its first update.
+
+        Args:
+            train: training ids, a 1-D integer array of ids in [0, V).
+        """
+        with torch.no_grad():
+            self.head.bias.copy_(torch.as_tensor(unigram_log_probs(train, self.V)))
+        return self
 
     def init_state(self, N):
         """The zero state (None: the recurrent model starts from zeros)."""
