@@ -8,7 +8,8 @@ of steps. The grid crosses
 - models with about the same number of parameters: a tanh RNN with torch's default
   initialisation (``rnn``), the same with an orthogonal recurrent matrix (``rnn-orth``), an
   IRNN (ReLU units, recurrent matrix the identity, zero biases: Le et al., 2015) (``irnn``), an
-  LSTM with forget bias 1 (``lstm``), a GRU (``gru``);
+  LSTM with forget bias 1 (``lstm``), a GRU (``gru``), and MUT3 (``mut3``, Jozefowicz et al.,
+  2015; chapter 9's zoo), the only one without a fused kernel, so the slowest per step;
 - lengths ``T``, learning rates and seeds.
 
 For each run it records the validation error on 1000 fixed sequences and how strongly the loss
@@ -32,6 +33,7 @@ from torch import nn
 from rnnkit.init import orthogonal
 from rnnkit.tasks.adding import BASELINE_MSE, adding_problem
 from rnnkit.torch import GRU, LSTM, RNN, fit, seed_everything
+from rnnkit.torch.cells.mut import MUT
 from rnnkit.torch.tasks.adding import (
     LastStepRegressor,
     adding_batches,
@@ -40,8 +42,8 @@ from rnnkit.torch.tasks.adding import (
 )
 
 THRESHOLD = BASELINE_MSE / 4  # = 1/24, half the error of knowing only the recent value
-MODELS = ("rnn", "rnn-orth", "irnn", "lstm", "gru")
-HIDDEN = {"rnn": 64, "rnn-orth": 64, "irnn": 64, "lstm": 32, "gru": 37}  # ~4.5k parameters each
+MODELS = ("rnn", "rnn-orth", "irnn", "lstm", "gru", "mut3")
+HIDDEN = {"rnn": 64, "rnn-orth": 64, "irnn": 64, "lstm": 32, "gru": 37, "mut3": 37}  # ~4.5k each
 
 
 def build(kind, seed):
@@ -54,6 +56,8 @@ def build(kind, seed):
             rnn.cells[0].b[H : 2 * H] = 1.0  # forget-gate bias
     elif kind == "gru":
         rnn = GRU(2, H, fast=True)
+    elif kind == "mut3":  # a Python loop over rnnkit.torch's MUT3 cell: no fused kernel
+        rnn = MUT("mut3", 2, H)
     elif kind == "irnn":
         rnn = nn.RNN(2, H, nonlinearity="relu", batch_first=True)
         with torch.no_grad():
