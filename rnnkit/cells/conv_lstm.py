@@ -24,6 +24,10 @@ import numpy as np
 
 from rnnkit._checks import check_float, check_upstream
 
+# The gate algebra after the convolution is the LSTM's, with the gate blocks on axis 1 (channels)
+# instead of on the feature axis: lstm's helpers slice axis 1, so they serve both cells.
+from rnnkit.cells.lstm import _blocks, _sigmoid, _step_backward
+
 __all__ = [
     "ConvLSTMCache",
     "conv_lstm_step_forward",
@@ -97,11 +101,6 @@ def _validate(x, h_prev, c_prev, W, b, step):
     return dims, (zeros if h_prev is None else h_prev), (zeros.copy() if c_prev is None else c_prev)
 
 
-def _sigmoid(a):
-    with np.errstate(over="ignore"):  # exp(-a) = inf for very negative a gives the right 0
-        return 1.0 / (1.0 + np.exp(-a))
-
-
 def _windows(z, k):
     """Every k-by-k window of z (N, C, S1, S2) zero-padded by k // 2: (N, C, S1, S2, k, k)."""
     p = k // 2
@@ -131,10 +130,9 @@ def conv_lstm_step_forward(x, h_prev, c_prev, W, b):
     _, h_prev, c_prev = _validate(x, h_prev, c_prev, W, b, step=True)
     cols = _windows(np.concatenate((x, h_prev), axis=1), W.shape[2])  # im2col, a view
     a = np.einsum("ncyxij,gcij->ngyx", cols, W, optimize=True) + b[:, None, None]
-    ifgo = _sigmoid(a)  # i, f, o are sigmoids of their blocks ...
-    Hc = W.shape[0] // G
-    ifgo[:, 2 * Hc : 3 * Hc] = np.tanh(a[:, 2 * Hc : 3 * Hc])  # ... g is a tanh
-    i, f, g, o = np.split(ifgo, G, axis=1)
+    ifgo = _sigmoid(a, out=np.empty_like(a))  # i, f, o are sigmoids of their blocks ...
+    i, f, g, o = _blocks(ifgo)  # views (N, Hc, S1, S2)
+    np.tanh(_blocks(a)[2], out=g)  # ... g is a tanh
     c_next = f * c_prev + i * g
     tanh_c = np.tanh(c_next)
     h_next = o * tanh_c
@@ -155,12 +153,9 @@ def conv_lstm_step_backward(dh_next, dc_next, cache):
     cols, c_prev, W, ifgo, tanh_c = cache
     dh_next = check_upstream("dh_next", dh_next, tanh_c, "NHYX")
     dc_next = check_upstream("dc_next", dc_next, tanh_c, "NHYX")
-    i, f, g, o = np.split(ifgo, G, axis=1)
-    do = dh_next * tanh_c  # backprop h = o * tanh(c) into o
-    dc = dc_next + dh_next * o * (1 - tanh_c**2)  # ... and into c, through tanh
-    dc_prev = dc * f  # backprop c = f * c_prev + i * g into c_prev, f, i, g
-    da = np.concatenate((dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
-                         dc * i * (1 - g**2), do * o * (1 - o)), axis=1)  # (N, 4Hc, S1, S2)
+    # backprop h = o * tanh(c) and c = f * c_prev + i * g down to the pre-activations, exactly
+    # as in the LSTM (book chapter 8), elementwise per pixel: da (N, 4Hc, S1, S2)
+    da, dc_prev = _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c)
     # backprop a = W * z + b: dW correlates da with the windows of z; dz is da convolved
     # with W, i.e. correlated with W flipped in both spatial axes
     dW = np.einsum("ngyx,ncyxij->gcij", da, cols, optimize=True)

@@ -77,7 +77,10 @@ def _validate(x, h_prev, c_prev, Wx, Wh, b, step):
 
 
 def _blocks(a):
-    """The four gate blocks of ``a`` (N, 4H) as views (N, H) each: a_i, a_f, a_g, a_o.
+    """The four gate blocks of ``a`` (N, 4H, ...) as views (N, H, ...) each: a_i, a_f, a_g, a_o.
+
+    Blocks are sliced on axis 1, so the ConvLSTM (gate blocks on the channel axis of
+    (N, 4Hc, S1, S2) arrays) shares this and the gate algebra of ``_step_backward``.
 
     The same as ``np.split(a, 4, axis=1)``, without its overhead (it shows at T calls).
     """
