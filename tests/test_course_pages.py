@@ -95,6 +95,40 @@ def test_chapter_code_lines_fit_the_page(chapter):
     assert not long, f"{chapter.name}: code lines over 100 characters: {long[:3]}"
 
 
+_COLOUR_ARG = re.compile(r"\b(?:colou?r|ec|fc|facecolor|edgecolor)\s*=\s*[\"']([^\"']+)[\"']")
+_DEFAULT_COLOUR = re.compile(r"[\"'](?:C\d|tab:\w+)[\"']|"  # matplotlib's cycle, by name
+                             r"\.(?:plot|semilogy|semilogx|loglog)\(.*,\s*"  # a format string
+                             r"[\"'][bgrcmykw](?:--|-\.|-|:|\.|o|s|\^)?[\"']\s*[,)]")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_plots_use_the_books_palette(chapter):
+    """Colours come from rnnkit.draw.PALETTE / SERIES (notation page, "Figures"), never literals."""
+    jupytext = pytest.importorskip("jupytext")
+    from rnnkit.draw import PALETTE
+
+    bad = []
+    for cell in jupytext.read(chapter).cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            literal = [c for c in _COLOUR_ARG.findall(line) if c not in PALETTE]
+            if literal or _DEFAULT_COLOUR.search(line):
+                bad.append(line.strip())
+    assert not bad, (f"{chapter.name}: colours given as literals; use draw.PALETTE[...] or "
+                     f"draw.SERIES: {bad[:4]}")
+
+
+def test_palette_check_catches_default_colours():
+    for line in ('ax.plot(x, y, color="C0")', 'ax.plot(x, y, "k--", lw=1)', 'c = "tab:red"',
+                 'ax.axhline(1, color="0.5")', 'ax.semilogy(k, y, "C3")'):
+        assert _COLOUR_ARG.findall(line) or _DEFAULT_COLOUR.search(line), line
+    for line in ('ax.plot(x, y, "o-", color=draw.PALETTE["ink"])', 'd.text(p, "a", colour="ink")',
+                 'ax.plot(x, y, "s--")'):
+        assert not [c for c in _COLOUR_ARG.findall(line) if c != "ink"], line
+        assert not _DEFAULT_COLOUR.search(line), line
+
+
 def test_every_chapter_is_found():
     assert len(CHAPTERS) >= 9 and all(p.exists() for p in CHAPTERS)
 

@@ -151,7 +151,8 @@ def test_palette_is_readable_in_both_modes(mode):
     ink, paper = show(draw.PALETTE["ink"]), show(draw.PALETTE["background"])
     for kind, fill in draw.FILLS.items():  # labels sit on fills: WCAG AA for text
         assert draw.contrast(ink, show(fill)) >= 4.5, (mode, kind)
-    lines = {**draw.EDGE_COLOURS, "highlight": draw.PALETTE["highlight"]}
+    lines = {**draw.EDGE_COLOURS, "highlight": draw.PALETTE["highlight"],
+             **{f"series {i}": c for i, c in enumerate(draw.SERIES)}}
     for name, colour in lines.items():  # edge labels are text in the line colour, on paper
         assert draw.contrast(show(colour), paper) >= 4.5, (mode, name)
     # the highlight band under a path must not swallow the ink or the highlighted line
@@ -164,6 +165,10 @@ def test_roles_are_told_apart_by_colour_and_by_shape():
     for (a, ca), (b, cb) in itertools.combinations(fills.items(), 2):
         rgb_gap = np.abs(np.subtract(matplotlib.colors.to_rgb(ca), matplotlib.colors.to_rgb(cb)))
         assert rgb_gap.max() > 0.08, (a, b)
+    series = (*draw.SERIES, draw.PALETTE["ink"], draw.EDGE_COLOURS["grad"])
+    for ca, cb in itertools.combinations(series, 2):  # plot lines, and a gradient's red
+        rgb_gap = np.abs(np.subtract(matplotlib.colors.to_rgb(ca), matplotlib.colors.to_rgb(cb)))
+        assert rgb_gap.max() > 0.15, (ca, cb)
     for role in ("input", "output", "loss", "param"):  # not by colour alone
         assert draw.SHAPES[role] != draw.SHAPES["state"]
 

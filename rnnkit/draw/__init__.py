@@ -13,9 +13,9 @@ page. The vocabulary:
 - a highlighted path (``Diagram.path``), a time axis (``Diagram.time_axis``) and a boundary
   (``Diagram.boundary``, for example between truncated-BPTT chunks).
 
-The package has three modules: ``palette`` (the colours and their contrast checks), ``diagram``
-(the ``Diagram`` vocabulary and the shared unrolled diagrams) and ``cells`` (cells as data); import
-everything from ``rnnkit.draw``.
+The package has three modules: ``palette`` (the colours, the order of a plot's lines, and their
+contrast checks), ``diagram`` (the ``Diagram`` vocabulary and the shared unrolled diagrams) and
+``cells`` (cells as data); import everything from ``rnnkit.draw``.
 
 Cell diagrams are *data*: ``lstm_cell``, ``gru_cell``, ``leaky_unit`` and ``highway_layer``
 return a ``CellSpec``, a list of operations with positions. ``draw_cell`` draws it and
@@ -48,6 +48,8 @@ from rnnkit.draw.palette import (
     FILLS,
     FONT,
     PALETTE,
+    SEQUENTIAL,
+    SERIES,
     SHAPES,
     contrast,
     dark_mode,
@@ -55,7 +57,8 @@ from rnnkit.draw.palette import (
 )
 
 __all__ = [
-    "PALETTE", "FILLS", "EDGE_COLOURS", "SHAPES", "FONT", "Diagram", "Node", "Edge",
+    "PALETTE", "SERIES", "SEQUENTIAL", "FILLS", "EDGE_COLOURS", "SHAPES", "FONT",
+    "Diagram", "Node", "Edge",
     "pattern", "unfolded_rnn",
     "CellOp", "CellSpec", "draw_cell", "run_cell", "lstm_cell", "gru_cell", "leaky_unit",
     "highway_layer",

@@ -32,7 +32,19 @@ PALETTE = {
     "highlight": "#c4510c",  # orange: the path the text is about
     "highlight.band": "#fbd9bd",  # a light band drawn under a highlighted path
     "background": "#ffffff",
+    # more lines of equal standing in one plot (several models side by side): after "highlight"
+    "series.blue": "#1d5fa6",
+    "series.green": "#2f7d32",
+    "series.purple": "#7a3e9d",
+    "series.gold": "#876400",
 }
+# Line colours for a plot's series, in the order to use them: the model the text is about first;
+# "ink" stays for the data or the reference, "edge.muted" for context (a baseline, a bound).
+SERIES = (PALETTE["highlight"], PALETTE["series.blue"], PALETTE["series.green"],
+          PALETTE["series.purple"], PALETTE["series.gold"])
+# A swept parameter (a family of curves ordered by a number) uses this sequential colour map, and
+# an image or a heatmap a single-hue sequential map ("Greys", "Blues", "Oranges", ...).
+SEQUENTIAL = "viridis"
 SHAPES = {"input": "box", "state": "circle", "output": "box", "target": "box", "loss": "diamond",
           "param": "square", "gate": "box", "op": "circle"}
 FONT = 11
