@@ -101,32 +101,32 @@ _DEFAULT_COLOUR = re.compile(r"[\"'](?:C\d|tab:\w+)[\"']|"  # matplotlib's cycle
                              r"[\"'][bgrcmykw](?:--|-\.|-|:|\.|o|s|\^)?[\"']\s*[,)]")
 
 
+def _literal_colour(line):
+    """True when a line of code names a colour itself instead of taking it from the palette."""
+    from rnnkit.draw import PALETTE
+
+    literal = [c for c in _COLOUR_ARG.findall(line) if c not in PALETTE]  # colour="ink" is a key
+    return bool(literal or _DEFAULT_COLOUR.search(line))
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_plots_use_the_books_palette(chapter):
     """Colours come from rnnkit.draw.PALETTE / SERIES (notation page, "Figures"), never literals."""
     jupytext = pytest.importorskip("jupytext")
-    from rnnkit.draw import PALETTE
-
-    bad = []
-    for cell in jupytext.read(chapter).cells:
-        if cell.cell_type != "code":
-            continue
-        for line in cell.source.splitlines():
-            literal = [c for c in _COLOUR_ARG.findall(line) if c not in PALETTE]
-            if literal or _DEFAULT_COLOUR.search(line):
-                bad.append(line.strip())
+    bad = [line.strip() for cell in jupytext.read(chapter).cells if cell.cell_type == "code"
+           for line in cell.source.splitlines() if _literal_colour(line)]
     assert not bad, (f"{chapter.name}: colours given as literals; use draw.PALETTE[...] or "
                      f"draw.SERIES: {bad[:4]}")
 
 
 def test_palette_check_catches_default_colours():
     for line in ('ax.plot(x, y, color="C0")', 'ax.plot(x, y, "k--", lw=1)', 'c = "tab:red"',
-                 'ax.axhline(1, color="0.5")', 'ax.semilogy(k, y, "C3")'):
-        assert _COLOUR_ARG.findall(line) or _DEFAULT_COLOUR.search(line), line
+                 'ax.axhline(1, color="0.5")', 'ax.semilogy(k, y, "C3")',
+                 'ax.set_title(t, color="#b2182b")'):
+        assert _literal_colour(line), line
     for line in ('ax.plot(x, y, "o-", color=draw.PALETTE["ink"])', 'd.text(p, "a", colour="ink")',
-                 'ax.plot(x, y, "s--")'):
-        assert not [c for c in _COLOUR_ARG.findall(line) if c != "ink"], line
-        assert not _DEFAULT_COLOUR.search(line), line
+                 'ax.plot(x, y, "s--")', 'ax.plot(x, y, color=colour)'):
+        assert not _literal_colour(line), line
 
 
 def test_every_chapter_is_found():
