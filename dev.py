@@ -247,6 +247,22 @@ def lab_command(*options):
     return [BIN / "jupyter-lab", f"--ServerApp.root_dir={ROOT / 'labs'}", *root, *options]
 
 
+def guarded_env(env, folder=None):
+    """``env`` with an IPython start-up file that installs tests/rng_guard.py in every kernel.
+
+    The book build and nbval then fail any cell that draws from a global random generator
+    (torch's, NumPy's, Python's) before anything seeded it. The IPython folder is made in
+    ``folder`` (default: the reports' temporary folder).
+    """
+    ipython = Path(folder or junit("ipython").parent) / "ipython"
+    startup = ipython / "profile_default" / "startup"
+    startup.mkdir(parents=True, exist_ok=True)
+    guard = ROOT / "tests" / "rng_guard.py"
+    (startup / "00-rng-guard.py").write_text(
+        f"__import__('runpy').run_path({str(guard)!r})['install'](get_ipython())\n")
+    return dict(env, IPYTHONDIR=str(ipython))
+
+
 def test(results):
     """Every check, each chapter executed once; the summary gives each step's wall-clock time.
 
@@ -266,13 +282,13 @@ def test(results):
         results, env, xml)
     # Every chapter executes once, in the book build (allow_errors: false, -W, stderr_output:
     # error); tests/test_site.py then checks that execution cell by cell as nbval would. The lab
-    # solutions go through nbval meanwhile, on the other core.
+    # solutions go through nbval meanwhile, on the other core. Both run with the seed guard.
     xml, opt = report("solutions")
     book = book_step()
     run_parallel([(*book, None),
                   ("notebooks: every lab solution through nbval",
                    pytest + ["--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout", "300",
-                             "solutions"] + opt, xml)], results, env)
+                             "solutions"] + opt, xml)], results, guarded_env(env))
     book_ok = all(status != "FAILED" for step, status, *_ in results if step == book[0])
     if book_ok:
         build_student_edition(results)
