@@ -62,6 +62,17 @@ def matmul_rate(matmul, make, n=1024, reps=5):
     return 2 * n**3 / best / 1e9
 
 
+def step_matmul_us(matmul, make, H=256, reps=200):
+    """Median microseconds of one step's ``h_prev @ Wh``, (N, H) @ (H, 4H), in float32.
+
+    Both libraries time it, so that the report can say how much of the NumPy LSTM's gap to
+    ``torch.nn.LSTM`` is the BLAS itself rather than the code around it.
+    """
+    h, Wh = make((N, H)), make((H, 4 * H))
+    matmul(h, Wh)
+    return 1e6 * statistics.median(timed(lambda: matmul(h, Wh)) for _ in range(reps))
+
+
 def profile_numpy_lstm(H, reps=15):
     """Milliseconds of each phase of one NumPy float32 LSTM forward + backward at T, N, D, H.
 
@@ -134,6 +145,7 @@ def numpy_worker(Hs):
     for dt in (np.float32, np.float64):
         name = np.dtype(dt).name
         out["rate"][name] = matmul_rate(np.matmul, lambda n: rng.standard_normal((n, n)).astype(dt))
+    out["step_us"] = step_matmul_us(np.matmul, lambda s: rng.standard_normal(s).astype(np.float32))
     cases = []
     for H in Hs:
         for dt in (np.float32, np.float64):
@@ -164,6 +176,7 @@ def torch_worker(Hs, use_cuda):
     for dt in (torch.float32, torch.float64):
         name = str(dt).removeprefix("torch.")
         out["rate"][name] = matmul_rate(torch.matmul, lambda n, dt=dt: torch.randn(n, n, dtype=dt))
+    out["step_us"] = step_matmul_us(torch.matmul, lambda s: torch.randn(*s))
     cases = []
     for dev in devices:
         sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
@@ -221,7 +234,7 @@ def spawn(kind, args, threads):
 def main(args):
     floors = []
     for threads in args.threads:
-        times, rates, profile = {}, {}, None
+        times, rates, profile, step_us = {}, {}, None, {"numpy": [], "torch": []}
         t_start = time.perf_counter()
         for rep in range(args.repeats):
             order = ("numpy", "torch") if rep % 2 == 0 else ("torch", "numpy")
@@ -232,6 +245,7 @@ def main(args):
                 for k, v in res["rate"].items():
                     rates.setdefault(k, []).append(v)
                 profile = res.get("profile", profile)
+                step_us[kind].append(res["step_us"])
             print(f"threads {threads or 'default'}: repeat {rep + 1}/{args.repeats} done",
                   file=sys.stderr)
         label = "1 thread" if threads == 1 else (f"{threads} threads" if threads else
@@ -239,6 +253,10 @@ def main(args):
         if profile:
             print_profile(profile, label)
         floors += report(args, times, rates, time.perf_counter() - t_start, label)
+        mm = {k: statistics.median(v) for k, v in step_us.items()}
+        print(f"one step's h_prev @ Wh, ({N}, 256) @ (256, 1024) float32, median: NumPy "
+              f"{mm['numpy']:.0f} us, torch {mm['torch']:.0f} us (NumPy / torch "
+              f"{mm['numpy'] / mm['torch']:.2f}): the part of the gap that is the BLAS")
     print(f"\nfloors ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, ratios of medians "
           "in the same run):")
     for what, ratio, limit, goal in floors:

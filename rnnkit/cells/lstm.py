@@ -97,9 +97,9 @@ def _sigmoid(a, out):
     which matters T times per sequence here.
     """
     with np.errstate(over="ignore"):
-        s = np.exp(-a)
-    s += 1
-    return np.reciprocal(s, out=out)
+        np.exp(np.negative(a, out=out), out=out)  # exp(-a), written straight into out
+    out += 1
+    return np.reciprocal(out, out=out)
 
 
 def _step(xw, h_prev, c_prev, Wh, out=None):
@@ -130,8 +130,8 @@ def _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c, out=None):
     """Backprop one step down to the pre-activations; return ``(da, dc_prev)``.
 
     ``out``: an (N, 4H) array to write ``da`` into (one time step of the sequence's buffer),
-    or None. Each gate's gradient is written into its block of ``da`` and then multiplied,
-    in place, by the derivative of its squashing function.
+    or None. Each gate's gradient is written into its block of ``da``; then all four blocks
+    are multiplied at once by the derivatives of their squashing functions.
     """
     i, f, g, o = _blocks(ifgo)
     da = np.empty_like(ifgo) if out is None else out
@@ -144,10 +144,12 @@ def _step_backward(dh_next, dc_next, c_prev, ifgo, tanh_c, out=None):
     np.multiply(dc, g, out=di)  # ... into i
     np.multiply(dc, i, out=dg)  # ... into g
     dc_prev = dc * f  # ... into c_prev: the uninterrupted path
-    di *= i * (1 - i)  # backprop through sigmoid (i, f, o) and tanh (g) (eq-ch08-da)
-    df *= f * (1 - f)
-    dg *= 1 - g**2
-    do *= o * (1 - o)
+    # backprop through sigmoid (i, f, o) and tanh (g) (eq-ch08-da): s (1 - s) over all four
+    # blocks, then 1 - g**2 written over g's block; one pass each instead of one per gate
+    squash = 1 - ifgo
+    squash *= ifgo
+    np.subtract(1, g * g, out=_blocks(squash)[2])
+    da *= squash
     return da, dc_prev
 
 
