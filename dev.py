@@ -35,14 +35,19 @@ PY = BIN / "python"
 BUILD = ROOT / "_build"
 
 
-REPORTS = None  # a temporary folder for the pytest steps' JUnit reports, made on first use
+REPORTS = None  # a temporary folder for the JUnit reports and the kernels' IPython folder
+
+
+def reports():
+    """The temporary folder of this run's reports, outside _build (made on first use)."""
+    global REPORTS
+    REPORTS = REPORTS or Path(tempfile.mkdtemp(prefix="dev-py-"))
+    return REPORTS
 
 
 def junit(name):
-    """A fresh path for a pytest step's JUnit XML report (``--junitxml``), outside _build."""
-    global REPORTS
-    REPORTS = REPORTS or Path(tempfile.mkdtemp(prefix="dev-py-"))
-    return REPORTS / f"{name}.xml"
+    """A fresh path for a pytest step's JUnit XML report (``--junitxml``)."""
+    return reports() / f"{name}.xml"
 
 
 def step_status(code, report=None):
@@ -254,7 +259,7 @@ def guarded_env(env, folder=None):
     (torch's, NumPy's, Python's) before anything seeded it. The IPython folder is made in
     ``folder`` (default: the reports' temporary folder).
     """
-    ipython = Path(folder or junit("ipython").parent) / "ipython"
+    ipython = Path(folder or reports()) / "ipython"
     startup = ipython / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
     guard = ROOT / "tests" / "rng_guard.py"

@@ -80,7 +80,7 @@ class RngGuard:
     def _seeding(self, gen, seed):
         """Wrap a seeding function: a draw before it is caught, a draw after it is fine."""
         if getattr(seed, "_rng_guard_wraps", None) is not None:
-            seed = seed._rng_guard_wraps  # torch.manual_seed is torch.random.manual_seed
+            seed = seed._rng_guard_wraps  # installed twice: wrap the original, not a wrapper
 
         def seeding(*args, **kwargs):
             if gen.drawn_unseeded():
