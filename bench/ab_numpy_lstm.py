@@ -23,9 +23,12 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_lstm import D, N, T, lstm_problem  # noqa: E402 (bench/ is not a package)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PATH = "rnnkit/cells/lstm.py"
-T, N, D, H = 100, 32, 64, 256
+H = 256
 
 
 def load(name, source_file):
@@ -49,13 +52,7 @@ def main(args):
         os.unlink(f.name)
     new = load("lstm_new", os.path.join(ROOT, PATH))
 
-    rng = np.random.default_rng(0)
-    f32 = np.float32
-    x = rng.standard_normal((N, T, D)).astype(f32)
-    Wx = (rng.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(f32)
-    Wh = (rng.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(f32)
-    b, dh = np.zeros(4 * H, f32), rng.standard_normal((N, T, H)).astype(f32)
-    h0 = np.zeros((N, H), f32)
+    x, h0, Wx, Wh, b, dh = lstm_problem(H, np.float32)  # the arrays bench_lstm.py times
 
     def run(m):
         h, c_n, cache = m.lstm_forward(x, h0, h0, Wx, Wh, b)

@@ -62,6 +62,18 @@ def matmul_rate(matmul, make, n=1024, reps=5):
     return 2 * n**3 / best / 1e9
 
 
+def lstm_problem(H, dtype):
+    """The arrays every NumPy timing uses: ``x, h0, Wx, Wh, b, dh`` at T, N, D and ``H``."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, T, D)).astype(dtype)
+    Wx = (rng.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(dtype)
+    Wh = (rng.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dtype)
+    b, dh = np.zeros(4 * H, dtype), rng.standard_normal((N, T, H)).astype(dtype)
+    return x, np.zeros((N, H), dtype), Wx, Wh, b, dh
+
+
 def step_matmul_us(matmul, make, H=256, reps=200):
     """Median microseconds of one step's ``h_prev @ Wh``, (N, H) @ (H, 4H), in float32.
 
@@ -84,13 +96,7 @@ def profile_numpy_lstm(H, reps=15):
 
     from rnnkit.cells import lstm
 
-    rng = np.random.default_rng(0)
-    f32 = np.float32
-    x = rng.standard_normal((N, T, D)).astype(f32)
-    Wx = (rng.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(f32)
-    Wh = (rng.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(f32)
-    b, dh = np.zeros(4 * H, f32), rng.standard_normal((N, T, H)).astype(f32)
-    h0 = np.zeros((N, H), f32)
+    x, h0, Wx, Wh, b, dh = lstm_problem(H, np.float32)
     _, _, cache = lstm.lstm_forward(x, h0, h0, Wx, Wh, b)
     # the loops run time-major, as lstm_forward and lstm_backward do: (T, N, ...) arrays
     h, c, ifgo, tanh_c = (a.transpose(1, 0, 2) for a in cache[5:])
@@ -149,12 +155,7 @@ def numpy_worker(Hs):
     cases = []
     for H in Hs:
         for dt in (np.float32, np.float64):
-            x = rng.standard_normal((N, T, D)).astype(dt)
-            h0 = np.zeros((N, H), dt)
-            Wx = (rng.standard_normal((D, 4 * H)) / np.sqrt(D)).astype(dt)
-            Wh = (rng.standard_normal((H, 4 * H)) / np.sqrt(H)).astype(dt)
-            b = np.zeros(4 * H, dt)
-            dh = rng.standard_normal((N, T, H)).astype(dt)
+            x, h0, Wx, Wh, b, dh = lstm_problem(H, dt)
 
             def run(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh=dh):
                 lstm_backward(dh, None, lstm_forward(x, h0, None, Wx, Wh, b)[2])
