@@ -1,13 +1,26 @@
-"""Fixtures for every test: a seeded generator, strict floating-point errors, TF32 off.
+"""Fixtures for every test: a seeded generator, strict floating-point errors, TF32 off; and
+``dev``, the set-up script dev.py loaded as a module.
 
 Nothing here imports torch: the TF32 switch is only touched when torch is already imported
 or the test module imported it, so ``pytest tests`` runs where torch is not installed.
 """
 
+import importlib.util
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+
+@pytest.fixture(scope="module")
+def dev():
+    """dev.py, the set-up script at the repository's root (not part of rnnkit), as a module."""
+    spec = importlib.util.spec_from_file_location(
+        "dev_under_test", Path(__file__).resolve().parents[1] / "dev.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

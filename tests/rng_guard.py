@@ -79,8 +79,6 @@ class RngGuard:
 
     def _seeding(self, gen, seed):
         """Wrap a seeding function: a draw before it is caught, a draw after it is fine."""
-        if getattr(seed, "_rng_guard_wraps", None) is not None:
-            seed = seed._rng_guard_wraps  # installed twice: wrap the original, not a wrapper
 
         def seeding(*args, **kwargs):
             if gen.drawn_unseeded():
@@ -88,7 +86,6 @@ class RngGuard:
             gen.seeded = True
             return seed(*args, **kwargs)
 
-        seeding._rng_guard_wraps = seed
         return seeding
 
     def before_cell(self, info):

@@ -1,24 +1,16 @@
 """dev.py's torch decision: the CPU build on a machine without an NVIDIA GPU, a kept torch.
 
-dev.py is the set-up script at the repository's root (not part of rnnkit); it is loaded here
-from its file, and pip is never run: ``install_torch`` takes the function that would run it.
+dev.py is the set-up script at the repository's root (not part of rnnkit); the ``dev`` fixture
+of conftest.py loads it from its file, and pip is never run: ``install_torch`` takes the
+function that would run it.
 """
 
-import importlib.util
 import subprocess
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def dev():
-    spec = importlib.util.spec_from_file_location("dev_under_test", ROOT / "dev.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("platform", ["linux", "win32"])

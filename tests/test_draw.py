@@ -160,15 +160,18 @@ def test_palette_is_readable_in_both_modes(mode):
     assert draw.contrast(ink, band) >= 4.5 and draw.contrast(show(lines["highlight"]), band) >= 3
 
 
+def _rgb_gap(a, b):
+    """The largest difference between two colours in any of R, G, B (0 to 1)."""
+    return np.abs(np.subtract(matplotlib.colors.to_rgb(a), matplotlib.colors.to_rgb(b))).max()
+
+
 def test_roles_are_told_apart_by_colour_and_by_shape():
     fills = {k: v for k, v in draw.FILLS.items() if k != "target"}
     for (a, ca), (b, cb) in itertools.combinations(fills.items(), 2):
-        rgb_gap = np.abs(np.subtract(matplotlib.colors.to_rgb(ca), matplotlib.colors.to_rgb(cb)))
-        assert rgb_gap.max() > 0.08, (a, b)
+        assert _rgb_gap(ca, cb) > 0.08, (a, b)
     series = (*draw.SERIES, draw.PALETTE["ink"], draw.EDGE_COLOURS["grad"])
     for ca, cb in itertools.combinations(series, 2):  # plot lines, and a gradient's red
-        rgb_gap = np.abs(np.subtract(matplotlib.colors.to_rgb(ca), matplotlib.colors.to_rgb(cb)))
-        assert rgb_gap.max() > 0.15, (ca, cb)
+        assert _rgb_gap(ca, cb) > 0.15, (ca, cb)
     for role in ("input", "output", "loss", "param"):  # not by colour alone
         assert draw.SHAPES[role] != draw.SHAPES["state"]
 

@@ -5,22 +5,15 @@ Each case runs a small notebook in a fresh kernel whose environment comes from
 naming the generator; seeded draws and draws from generators made from a seed must pass.
 """
 
-import importlib.util
 import os
-from pathlib import Path
 
 import nbclient
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory):
-    spec = importlib.util.spec_from_file_location("dev_for_guard", ROOT / "dev.py")
-    dev = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(dev)
+def guarded(dev, tmp_path_factory):
     return dev.guarded_env(dict(os.environ), tmp_path_factory.mktemp("guard"))
 
 
@@ -29,15 +22,10 @@ def execute(cells, env, tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
-    saved = dict(os.environ)
-    os.environ.update(env)  # the kernel inherits this process's environment
     try:
-        client.execute()
+        client.execute(env=env)  # the kernel's environment, as dev.py test gives it
     except nbclient.exceptions.CellExecutionError as err:
         return str(err)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     return None
 
 
