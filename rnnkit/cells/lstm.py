@@ -221,7 +221,7 @@ def lstm_forward(x, h0, c0, Wx, Wh, b):
     xw += b
     xw = xw.reshape(T, N, G * H)  # the input projection of every step in one matmul
     h, c, tanh_c = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
-    ifgo = np.empty((T, N, G * H), dtype=x.dtype)
+    ifgo = xw  # step t reads xw[t] once, then writes its gates over it: no second buffer
     h_prev, c_prev = h0, c0
     for t in range(T):
         _step(xw[t], h_prev, c_prev, Wh, out=(h[t], c[t], ifgo[t], tanh_c[t]))
@@ -259,7 +259,8 @@ def lstm_backward(dh, dc_n, cache):
     # shared weights: their gradients sum over time, one matmul each (eq-ch08-dparams)
     da2 = da.reshape(T * N, -1)  # (T*N, 4H)
     dx = (da2 @ Wx.T).reshape(T, N, D).transpose(1, 0, 2)
-    h_prevs = np.concatenate((h0[None], h[:-1]))  # (T, N, H) h_0 .. h_{T-1}
     dWx = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(T * N, D).T @ da2
-    dWh = h_prevs.reshape(T * N, -1).T @ da2
+    # step t multiplied h_{t-1} by Wh: h_0 at t = 0, then the states h_1 .. h_{T-1}
+    H = h0.shape[1]
+    dWh = h0.T @ da[0] + h[:-1].reshape((T - 1) * N, H).T @ da[1:].reshape((T - 1) * N, G * H)
     return np.ascontiguousarray(dx), dh_prev, dc_prev, dWx, dWh, da2.sum(axis=0)
