@@ -220,7 +220,9 @@ def lstm_forward(x, h0, c0, Wx, Wh, b):
     xw = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(T * N, D) @ Wx
     xw += b
     xw = xw.reshape(T, N, G * H)  # the input projection of every step in one matmul
-    h, c, tanh_c = (np.empty((T, N, H), dtype=x.dtype) for _ in range(3))
+    # one block for the three: NumPy asks the kernel for huge pages for arrays of 4 MB and
+    # more, so a fresh block costs a few page faults instead of one per 4 kB page
+    h, c, tanh_c = np.empty((3, T, N, H), dtype=x.dtype)
     ifgo = xw  # step t reads xw[t] once, then writes its gates over it: no second buffer
     h_prev, c_prev = h0, c0
     for t in range(T):
