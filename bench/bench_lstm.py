@@ -11,15 +11,19 @@ Torch variants run in float32 on the CPU, and on CUDA too when present. Every va
 also computes dx (the input requires grad), as the NumPy backward does.
 
 The whole comparison runs once per thread setting (``--threads``, default ``1 0``: one
-thread, then each library's default), and ends with a floor table (ok / missed) for each:
-``numpy-f32`` at or below 1.5x ``nn`` at H=256 (goal 1.25x), ``fast`` at or below 1.05x ``nn``
-on the CPU and 1.1x on CUDA. A per-phase profile of the NumPy float32 LSTM at H=256 (where
-the time of one forward + backward goes, per sequence and per step) is printed first.
+thread, then each library's default), and ends with a floor table (ok / missed) for each,
+from the medians of paired ratios (calls matched by worker pair and round, so that a change
+in the machine's load cancels out of each ratio): ``numpy-f32`` at or below 1.5x ``nn`` at
+H=256 (goal 1.25x), ``fast`` at or below 1.05x ``nn`` on the CPU and 1.1x on CUDA. A
+per-phase profile of the NumPy float32 LSTM at H=256 (where the time of one forward +
+backward goes, per sequence and per step) is printed first.
 
 NumPy and torch each run in their own worker process (this script with ``--worker``):
 two thread pools in one process on a small machine slow each other down. The parent
 alternates the workers, repeats, and reports medians over every timed call, so that
-load from other processes on a shared machine spreads over all variants alike. Each
+load from other processes on a shared machine spreads over all variants alike. Inside a
+worker the variants take turns, and each timed call follows an untimed call of the same
+variant: the steady state of a training loop, not the cost of switching variants. Each
 worker also measures its library's matmul rate; the best per dtype is the "peak" the
 achieved GFLOP/s are compared with. FLOPs counted: the matmuls only,
 24*N*T*H*(D+H) for forward + backward (forward 8*N*T*H*(D+H), backward twice that).
@@ -210,10 +214,17 @@ def worker(args):
         out, cases = numpy_worker(Hs)
     else:
         out, cases = torch_worker(Hs, not args.no_cuda)
-    for _, run, sync in cases:  # warm up every variant once (allocations, kernel choice)
+    for _, run, sync in cases:  # the first two calls of a variant pay for lazy set-up
         timed(run, sync)
-    for _ in range(args.iters):  # interleave the variants inside the worker too
+        timed(run, sync)
+    # Interleave the variants inside the worker too. Each timed call directly follows an
+    # untimed call of the same variant, so that it measures what a training loop sees, the
+    # steady state, and not the cost of switching from another variant: a call right after
+    # a different one refaults the memory the other freed (glibc hands large blocks back to
+    # the system) and finds its caches cold, 1.5 ms or more here.
+    for _ in range(args.iters):
         for key, run, sync in cases:
+            timed(run, sync)
             out["times"].setdefault(key, []).append(timed(run, sync))
     print(json.dumps(out))
 
@@ -258,8 +269,8 @@ def main(args):
         print(f"one step's h_prev @ Wh, ({N}, 256) @ (256, 1024) float32, median: NumPy "
               f"{mm['numpy']:.0f} us, torch {mm['torch']:.0f} us (NumPy / torch "
               f"{mm['numpy'] / mm['torch']:.2f}): the part of the gap that is the BLAS")
-    print(f"\nfloors ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, ratios of medians "
-          "in the same run):")
+    print(f"\nfloors ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, medians of paired "
+          "ratios in the same run):")
     for what, ratio, limit, goal in floors:
         verdict = "ok" if ratio <= limit else "MISSED"
         print(f"  {what:52s} {ratio:5.2f}  <= {limit:<4}  {verdict}"
@@ -278,9 +289,20 @@ def print_profile(profile, label):
 def report(args, times, rates, elapsed, label):
     peak = {k: max(v) for k, v in rates.items()}
     med = {k: statistics.median(v) for k, v in times.items()}
+
+    def paired(key, ref):
+        """Median of the ratios of calls paired by worker pair and round.
+
+        The two calls of a pair ran close in time: side by side in one worker (``fast`` and
+        ``nn``), or in the two workers of one pair, one after the other (NumPy and torch). A
+        change in the machine's load over a run then mostly cancels out of each ratio, which
+        a ratio of two medians over the whole run does not ensure.
+        """
+        return statistics.median(a / b for a, b in zip(times[key], times[ref], strict=True))
     calls = len(next(iter(times.values())))
     print(f"\nLSTM forward+backward, T={T} N={N} D={D}, {label}; median of {calls} calls per "
-          f"variant from {args.repeats} alternating worker pairs ({elapsed:.0f} s)")
+          f"variant from {args.repeats} alternating worker pairs ({elapsed:.0f} s); x nn.LSTM: "
+          "the median of the paired ratios")
     print("measured matmul peak: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in peak.items()))
     print(f"\n{'device':6} {'H':>4} {'variant':10} {'median ms':>9} {'best ms':>8} "
           f"{'x nn.LSTM':>9} {'GFLOP/s':>8} {'% peak':>7}")
@@ -292,14 +314,14 @@ def report(args, times, rates, elapsed, label):
         pk = peak["cuda-float32"] if dev == "cuda" else peak[
             "float64" if name.endswith("f64") else "float32"]
         print(f"{dev:6} {H:>4} {name:10} {med[key] * 1e3:9.2f} {min(times[key]) * 1e3:8.2f} "
-              f"{med[key] / med[f'{dev}|{H}|nn']:9.2f} {gflops:8.1f} {100 * gflops / pk:6.1f}%")
+              f"{paired(key, f'{dev}|{H}|nn'):9.2f} {gflops:8.1f} {100 * gflops / pk:6.1f}%")
     checks = [("cpu", 256, "numpy-f32", 1.5, 1.25)] + [
         (dev, H, "fast", 1.05 if dev == "cpu" else 1.1, None)
         for dev in ("cpu", "cuda") for H in args.H]
     floors = []
     for dev, H, name, limit, goal in checks:
         if f"{dev}|{H}|{name}" in med:
-            r = med[f"{dev}|{H}|{name}"] / med[f"{dev}|{H}|nn"]
+            r = paired(f"{dev}|{H}|{name}", f"{dev}|{H}|nn")
             floors.append((f"{name} / nn.LSTM, {dev}, H={H}, {label}", r, limit, goal))
     return floors
 
