@@ -107,7 +107,8 @@ def _step(xw, h_prev, c_prev, Wh, out=None):
 
     Returns ``h_next, c_next, ifgo, tanh_c``. ``out``: four arrays of those shapes to write
     them into (one time step of a sequence's buffers, so that nothing is copied afterwards),
-    or None for new arrays.
+    or None for new arrays. The gates may be written over ``xw`` itself (``out[2] is xw``):
+    ``xw`` is read once, before any gate is written.
     """
     N, H = c_prev.shape
     if out is None:
